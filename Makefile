@@ -1,0 +1,57 @@
+# zhen: Chinese text in input/, bilingual TEI out in output/.
+#   make setup   virtualenv, project, schema; tries to install the real zh→en model
+#   make         every input/*.txt → output/*.tei.xml, only what changed (safe with -j)
+#   make test    lint (code and glossary) and the test suite
+#   make bench   throughput table on a synthetic base-size model (see bench/)
+#   make corpus  output/corpus.xml, a teiCorpus over every output/*.tei.xml
+#   make clean   remove generated TEI
+# Pick a model with MODEL=name|folder|file.argosmodel (default: $ZHEN_MODEL or the installed one).
+
+VENV     ?= .venv
+PYTHON   ?= python3
+ZHEN     := $(VENV)/bin/zhen
+GLOSSARY := glossary/terms.tsv
+INPUTS   := $(wildcard input/*.txt)
+OUTPUTS  := $(patsubst input/%.txt,output/%.tei.xml,$(INPUTS))
+MODEL    ?=
+ZHEN_FLAGS ?=
+MODEL_OPT := $(if $(MODEL),--model "$(MODEL)",)
+ARGOS_VERSION := 1.11.0
+
+.PHONY: all setup test lint bench corpus clean
+.DELETE_ON_ERROR:
+
+all: $(OUTPUTS)
+
+# One process per file: outputs are written atomically and the translation memory is
+# safe for concurrent writers, so `make -j` is safe.  A glossary change rebuilds all.
+output/%.tei.xml: input/%.txt $(GLOSSARY) | $(ZHEN)
+	$(ZHEN) translate "$<" -o output $(MODEL_OPT) $(ZHEN_FLAGS)
+
+$(ZHEN):
+	@echo "zhen is not installed: run 'make setup' first" >&2; exit 1
+
+# argostranslate is installed with --no-deps: its metadata pins stanza (which pulls
+# torch, several GB), spacy and minisbd, none of which zhen imports.  What zhen uses of it
+# (package metadata and tokenizer) needs only packaging and sentencepiece.
+setup:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV)/bin/python -m pip install --quiet --no-deps 'argostranslate==$(ARGOS_VERSION)'
+	$(VENV)/bin/python -m pipeline.schema fetch
+	@$(VENV)/bin/python -m pipeline.setup_model
+
+test:
+	$(VENV)/bin/ruff check pipeline tests bench
+	$(ZHEN) glossary lint $(GLOSSARY)
+	$(VENV)/bin/python -m pytest -q
+
+bench:
+	$(VENV)/bin/python bench/run.py
+
+corpus: $(OUTPUTS)
+	$(ZHEN) corpus output -o output/corpus.xml
+
+clean:
+	rm -f output/*.tei.xml output/corpus.xml output/.*.tmp

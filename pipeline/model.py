@@ -1,0 +1,127 @@
+"""The plain data model passed from stage to stage.
+
+read → segment → match terms → translate → build TEI → write.  Every stage takes and
+returns these objects; none of them does I/O.  Offsets are Python string indices
+(code points) into the sentence text they belong to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class TermKind(str, Enum):
+    """What a glossary entry asks of the translation."""
+
+    TERM = "term"  # translate with the approved English rendering
+    KEEP = "keep"  # do-not-translate: the rendering is the source form itself (CPTPP, GDP)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One glossary entry."""
+
+    id: str  # stable, an XML NCName (letters, digits, '-', '.', '_'; starts with a letter)
+    zh: str  # the preferred Chinese form (simplified)
+    en: str  # the approved English rendering ('' never: lint rejects it)
+    variants: tuple[str, ...] = ()  # other Chinese forms typed by a maintainer
+    kind: TermKind = TermKind.TERM
+    note: str = ""
+
+    @property
+    def rendering(self) -> str:
+        """The English text the translation must contain."""
+        return self.zh if self.kind is TermKind.KEEP else self.en
+
+
+class TermStatus(str, Enum):
+    """How the English side got (or failed to get) a term's approved rendering."""
+
+    MODEL = "model"  # the model's own best output already contained it
+    ENFORCED = "enforced"  # obtained by choosing an n-best hypothesis or by prefix re-decoding
+    MISSED = "missed"  # not in the English text; the occurrence is marked on the Chinese side only
+    EDITED = "edited"  # present in a human-corrected English side read back from TEI
+
+
+@dataclass
+class TermMatch:
+    """One occurrence of a glossary term in a sentence, on both sides.
+
+    `start`/`end` index the Chinese sentence; `en_start`/`en_end` index the English
+    sentence and are None until the translation stage finds the rendering there.
+    """
+
+    term_id: str
+    start: int
+    end: int
+    en_start: int | None = None
+    en_end: int | None = None
+    status: TermStatus | None = None
+
+
+@dataclass
+class Sentence:
+    """One Chinese sentence and its English partner."""
+
+    id: str  # e.g. "s3.2": paragraph 3, sentence 2; TEI ids are derived from it
+    zh: str
+    en: str | None = None
+    terms: list[TermMatch] = field(default_factory=list)
+    from_memory: bool = False  # the English came from the translation memory, not the decoder
+
+
+@dataclass
+class Paragraph:
+    """One non-empty input line."""
+
+    id: str  # e.g. "p3"
+    sentences: list[Sentence] = field(default_factory=list)
+
+    @property
+    def zh(self) -> str:
+        """The paragraph text, exactly as read (the sentences joined)."""
+        return "".join(s.zh for s in self.sentences)
+
+
+@dataclass
+class SourceInfo:
+    """Where a document came from."""
+
+    filename: str  # base name of the input file
+    sha256: str  # of the raw input bytes
+    encoding: str  # detected encoding, e.g. "utf-8", "utf-8-sig", "gb18030"
+    dropped_chars: int = 0  # characters XML 1.0 forbids, removed on reading
+
+
+@dataclass
+class Provenance:
+    """How the English side was made, for the TEI header."""
+
+    package_name: str = ""
+    package_version: str = ""
+    package_synthetic: bool = False  # random-weight test model: its English is noise
+    ctranslate2_version: str = ""
+    beam_size: int = 0
+    compute_type: str = ""
+    glossary_path: str = ""
+    glossary_sha256: str = ""
+    pipeline_version: str = ""
+    date: str = ""  # ISO 8601 date of the run
+    sentences_from_memory: int = 0
+
+
+@dataclass
+class Document:
+    """A whole article: paragraphs of aligned sentences plus provenance."""
+
+    id: str  # the input stem, also the TEI file stem
+    title: str
+    source: SourceInfo
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    provenance: Provenance = field(default_factory=Provenance)
+    terms: dict[str, Term] = field(default_factory=dict)  # the glossary entries used here
+
+    def sentences(self) -> list[Sentence]:
+        """All sentences in reading order."""
+        return [s for p in self.paragraphs for s in p.sentences]

@@ -1,0 +1,365 @@
+"""Build TEI P5 from a Document, and read zhen's TEI back into a Document.
+
+The shape is documented in docs/tei-format.md.  Reading back is what every export and
+view uses, so an English side corrected by a translator in the TEI flows into them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+
+from .errors import TeiError
+from .model import (
+    Document,
+    Paragraph,
+    Provenance,
+    Sentence,
+    SourceInfo,
+    Term,
+    TermKind,
+    TermMatch,
+    TermStatus,
+)
+
+TEI_NS = "http://www.tei-c.org/ns/1.0"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+NSMAP = {None: TEI_NS}
+XML_ID = f"{{{XML_NS}}}id"
+XML_LANG = f"{{{XML_NS}}}lang"
+
+STATUS_DESCRIPTIONS = {
+    TermStatus.MODEL: "The approved rendering was in the model's own best translation.",
+    TermStatus.ENFORCED: "The approved rendering was obtained by zhen: an n-best hypothesis "
+    "that contains it was chosen, or it was forced as a target prefix and the model "
+    "completed the sentence.",
+    TermStatus.MISSED: "The translation does not contain the approved rendering; the term "
+    "is marked on the Chinese side only.",
+    TermStatus.EDITED: "The rendering is in a human-corrected English sentence.",
+}
+SYNTHETIC_WARNING = (
+    "The English side was produced by a SYNTHETIC test model with random weights: it is "
+    "noise, made to test mechanics, validity, alignment and speed. It is not a translation."
+)
+
+
+def _t(tag: str) -> str:
+    return f"{{{TEI_NS}}}{tag}"
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str):
+    el = etree.SubElement(parent, _t(tag))
+    for k, v in attrs.items():
+        el.set({"xml_id": XML_ID, "xml_lang": XML_LANG}.get(k, k), v)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def zh_id(sentence_id: str) -> str:
+    """TEI xml:id of a Chinese element from its model id ("p1.s2" → "zh.p1.s2")."""
+    return f"zh.{sentence_id}"
+
+
+def en_id(sentence_id: str) -> str:
+    return f"en.{sentence_id}"
+
+
+def term_category_id(term_id: str) -> str:
+    return f"term.{term_id}"
+
+
+# -- building ----------------------------------------------------------------------------
+
+
+def build_tei(doc: Document) -> etree._ElementTree:
+    """The TEI tree for a translated document."""
+    root = etree.Element(_t("TEI"), nsmap=NSMAP)
+    root.set(XML_LANG, "zh")
+    _build_header(root, doc)
+    body = _sub(_sub(root, "text"), "body")
+    zh_div = _sub(body, "div", type="original", xml_lang="zh", xml_id="zh")
+    en_div = _sub(body, "div", type="translation", xml_lang="en", xml_id="en")
+    links = []
+    for para in doc.paragraphs:
+        zp = _sub(zh_div, "p", xml_id=zh_id(para.id))
+        ep = _sub(en_div, "p", xml_id=en_id(para.id), corresp="#" + zh_id(para.id))
+        for i, s in enumerate(para.sentences):
+            zs = _sub(zp, "s", xml_id=zh_id(s.id))
+            _inline_terms(zs, s.zh, s, english=False)
+            es = _sub(ep, "s", xml_id=en_id(s.id), corresp="#" + zh_id(s.id))
+            _inline_terms(es, s.en or "", s, english=True)
+            if i < len(para.sentences) - 1:
+                es.tail = " "
+            links.append(f"#{zh_id(s.id)} #{en_id(s.id)}")
+    link_grp = _sub(body, "linkGrp", type="translation")
+    for target in links:
+        _sub(link_grp, "link", target=target)
+    return etree.ElementTree(root)
+
+
+def tei_bytes(doc: Document) -> bytes:
+    """Serialised TEI (UTF-8, with XML declaration, indented header)."""
+    tree = build_tei(doc)
+    root = tree.getroot()
+    etree.indent(root.find(_t("teiHeader")), space="  ", level=1)
+    # No pretty_print: whitespace between Chinese `s` would change the paragraph text.
+    # Line breaks go only where content is element-only (between p, div, link).
+    root.text = "\n  "
+    root.find(_t("teiHeader")).tail = "\n  "
+    text = root.find(_t("text"))
+    text.text, text.tail = "\n", "\n"
+    body = text.find(_t("body"))
+    body.text = "\n"
+    for block in body:
+        block.text = "\n" if len(block) else block.text
+        block.tail = "\n"
+        for child in block:
+            child.tail = "\n"
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+def _inline_terms(el: etree._Element, text: str, s: Sentence, english: bool) -> None:
+    """Set the text of an `s`, wrapping each term occurrence in a `term` element."""
+    spans = []
+    for n, occ in enumerate(s.terms, start=1):
+        tid = f"{zh_id(s.id)}.t{n}"
+        status = occ.status.value if occ.status else None
+        if english:
+            if occ.en_start is None or occ.en_end is None:
+                continue
+            attrs = {
+                "xml_id": f"{en_id(s.id)}.t{n}",
+                "ref": "#" + term_category_id(occ.term_id),
+                "corresp": "#" + tid,
+            }
+            start, end = occ.en_start, occ.en_end
+        else:
+            attrs = {"xml_id": tid, "ref": "#" + term_category_id(occ.term_id)}
+            start, end = occ.start, occ.end
+        if status:
+            attrs["ana"] = "#status." + status
+        spans.append((start, end, attrs))
+    spans.sort(key=lambda x: x[0])
+    pos, last = 0, None
+    el.text = ""
+    for start, end, attrs in spans:
+        chunk = text[pos:start]
+        if last is None:
+            el.text += chunk
+        else:
+            last.tail = (last.tail or "") + chunk
+        last = _sub(el, "term", text[start:end], **attrs)
+        pos = end
+    if last is None:
+        el.text += text[pos:]
+    else:
+        last.tail = (last.tail or "") + text[pos:]
+    if el.text == "":
+        el.text = None
+
+
+def _build_header(root: etree._Element, doc: Document) -> None:
+    prov = doc.provenance
+    header = _sub(root, "teiHeader")
+    fd = _sub(header, "fileDesc")
+    ts = _sub(fd, "titleStmt")
+    _sub(ts, "title", doc.title, xml_lang="zh")
+    _sub(ts, "title", f"{doc.title} (machine translation into English)", type="sub", xml_lang="en")
+    rs = _sub(ts, "respStmt")
+    _sub(rs, "resp", "sentence segmentation, glossary annotation and machine translation")
+    _sub(rs, "name", f"zhen {prov.pipeline_version}")
+    pub = _sub(fd, "publicationStmt")
+    _sub(pub, "p", "Generated by zhen; not published. The Chinese text is the source "
+         "document; the English text is unrevised machine translation.")
+    notes = []
+    if prov.package_synthetic:
+        notes.append(("mt-warning", SYNTHETIC_WARNING))
+    total = len(doc.sentences())
+    notes.append((
+        "translation-memory",
+        f"{prov.sentences_from_memory} of {total} sentences were taken from the translation "
+        "memory (same model, options, glossary and source sentence).",
+    ))
+    if doc.source.dropped_chars:
+        notes.append((
+            "dropped-characters",
+            f"{doc.source.dropped_chars} characters that XML 1.0 forbids were removed from "
+            "the source text.",
+        ))
+    ns = _sub(fd, "notesStmt")
+    for kind, text in notes:
+        _sub(ns, "note", text, type=kind)
+    bibl = _sub(_sub(fd, "sourceDesc"), "bibl")
+    _sub(bibl, "title", doc.title)
+    _sub(bibl, "idno", doc.source.filename, type="filename")
+    _sub(bibl, "idno", doc.source.sha256, type="sha256")
+    _sub(bibl, "idno", doc.source.encoding, type="encoding")
+
+    ed = _sub(header, "encodingDesc")
+    app_info = _sub(ed, "appInfo")
+    app = _sub(app_info, "application", ident="zhen", version=prov.pipeline_version or "0")
+    _sub(app, "label", "zhen")
+    app = _sub(app_info, "application", ident="ctranslate2",
+               version=prov.ctranslate2_version or "0")
+    _sub(app, "label", "CTranslate2")
+    app = _sub(app_info, "application", ident=_ident(prov.package_name or "none"),
+               version=prov.package_version or "0")
+    _sub(app, "label", f"Argos Translate package {prov.package_name}")
+    desc = f"beam size {prov.beam_size}; compute type {prov.compute_type}"
+    if prov.package_synthetic:
+        desc += "; SYNTHETIC model with random weights"
+    _sub(app, "desc", desc)
+
+    cd = _sub(ed, "classDecl")
+    tax = _sub(cd, "taxonomy", xml_id="zhen.term-status")
+    for status, text in STATUS_DESCRIPTIONS.items():
+        cat = _sub(tax, "category", xml_id="status." + status.value)
+        _sub(cat, "catDesc", text)
+    gl = _sub(cd, "taxonomy", xml_id="zhen.glossary")
+    gb = _sub(gl, "bibl")
+    _sub(gb, "title", "zhen glossary")
+    _sub(gb, "idno", prov.glossary_path, type="filename")
+    _sub(gb, "idno", prov.glossary_sha256, type="sha256")
+    for term in sorted(doc.terms.values(), key=lambda t: t.id):
+        cat = _sub(gl, "category", xml_id=term_category_id(term.id), n=term.kind.value)
+        cdesc = _sub(cat, "catDesc")
+        _sub(cdesc, "term", term.zh, xml_lang="zh")
+        _sub(cdesc, "gloss", term.rendering, xml_lang="en")
+        for v in term.variants:
+            _sub(cdesc, "term", v, xml_lang="zh", type="variant")
+        if term.note:  # catDesc admits no note: a second catDesc holds it
+            _sub(cat, "catDesc", term.note, n="note")
+
+    pd = _sub(header, "profileDesc")
+    lu = _sub(pd, "langUsage")
+    _sub(lu, "language", "Chinese", ident="zh")
+    _sub(lu, "language", "English", ident="en")
+    rd = _sub(header, "revisionDesc")
+    _sub(rd, "change", "Translated and annotated by zhen.", when=prov.date)
+
+
+def _ident(name: str) -> str:
+    """A TEI `ident` (teidata.name: an XML Name) from a package name."""
+    out = "".join(c if c.isalnum() or c in "-._" else "_" for c in name)
+    return out if out[:1].isalpha() else "p" + out
+
+
+# -- reading back ------------------------------------------------------------------------
+
+
+def read_tei(path: str | Path) -> Document:
+    """Read a TEI file that zhen wrote (possibly edited) back into a Document."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    try:
+        root = etree.parse(str(path), parser).getroot()
+    except (OSError, etree.XMLSyntaxError) as exc:
+        raise TeiError(f"{path}: not well-formed XML ({exc})") from None
+    try:
+        return parse_tei(root, Path(path).name)
+    except (KeyError, ValueError, AttributeError) as exc:
+        raise TeiError(f"{path}: not a zhen TEI file ({exc})") from None
+
+
+def parse_tei(root: etree._Element, name: str = "") -> Document:
+    """A Document from a parsed zhen TEI root element."""
+    if root.tag != _t("TEI"):
+        raise ValueError("root element is not TEI")
+    ns = {"t": TEI_NS}
+
+    def first(xpath: str, default: str = "") -> str:
+        found = root.xpath(xpath, namespaces=ns)
+        return str(found[0]) if found else default
+
+    bibl = "t:teiHeader/t:fileDesc/t:sourceDesc/t:bibl"
+    source = SourceInfo(
+        filename=first(f"{bibl}/t:idno[@type='filename']/text()"),
+        sha256=first(f"{bibl}/t:idno[@type='sha256']/text()"),
+        encoding=first(f"{bibl}/t:idno[@type='encoding']/text()"),
+    )
+    notes = "t:teiHeader/t:fileDesc/t:notesStmt/t:note"
+    dropped = first(f"{notes}[@type='dropped-characters']/text()", "0").split(" ")[0]
+    source.dropped_chars = int(dropped) if dropped.isdigit() else 0
+    memory = first(f"{notes}[@type='translation-memory']/text()", "0").split(" ")[0]
+    apps = "t:teiHeader/t:encodingDesc/t:appInfo/t:application"
+    pkg_app = root.xpath(f"{apps}[not(@ident='zhen') and not(@ident='ctranslate2')]",
+                         namespaces=ns)
+    pkg_label = pkg_app[0].findtext(_t("label")) if pkg_app else ""
+    pkg_desc = (pkg_app[0].findtext(_t("desc")) or "") if pkg_app else ""
+    beam = pkg_desc.split(";")[0].replace("beam size", "").strip()
+    compute = pkg_desc.split(";")[1].replace("compute type", "").strip() if ";" in pkg_desc else ""
+    gl = "t:teiHeader/t:encodingDesc/t:classDecl/t:taxonomy[@xml:id='zhen.glossary']"
+    prov = Provenance(
+        package_name=(pkg_label or "").replace("Argos Translate package ", ""),
+        package_version=pkg_app[0].get("version", "") if pkg_app else "",
+        package_synthetic="SYNTHETIC" in pkg_desc,
+        ctranslate2_version=first(f"{apps}[@ident='ctranslate2']/@version"),
+        beam_size=int(beam) if beam.isdigit() else 0,
+        compute_type=compute,
+        glossary_path=first(f"{gl}/t:bibl/t:idno[@type='filename']/text()"),
+        glossary_sha256=first(f"{gl}/t:bibl/t:idno[@type='sha256']/text()"),
+        pipeline_version=first(f"{apps}[@ident='zhen']/@version"),
+        date=first("t:teiHeader/t:revisionDesc/t:change/@when"),
+        sentences_from_memory=int(memory) if memory.isdigit() else 0,
+    )
+    terms: dict[str, Term] = {}
+    for cat in root.xpath(f"{gl}/t:category", namespaces=ns):
+        tid = cat.get(XML_ID).removeprefix("term.")
+        desc = cat.find(_t("catDesc"))
+        zh_terms = desc.findall(_t("term"))
+        kind = TermKind(cat.get("n", "term"))
+        terms[tid] = Term(
+            id=tid,
+            zh=zh_terms[0].text or "",
+            en="" if kind is TermKind.KEEP else (desc.findtext(_t("gloss")) or ""),
+            variants=tuple(t.text or "" for t in zh_terms[1:]),
+            kind=kind,
+            note=cat.findtext(f"{_t('catDesc')}[@n='note']") or "",
+        )
+    title = first("t:teiHeader/t:fileDesc/t:titleStmt/t:title[not(@type)]/text()")
+    doc = Document(id=name.removesuffix(".tei.xml") or title, title=title, source=source,
+                   provenance=prov, terms=terms)
+
+    english = {}
+    for es in root.xpath("t:text/t:body/t:div[@xml:lang='en']//t:s", namespaces=ns):
+        english[es.get("corresp", "").lstrip("#")] = es
+    for zp in root.xpath("t:text/t:body/t:div[@xml:lang='zh']/t:p", namespaces=ns):
+        para = Paragraph(id=zp.get(XML_ID).removeprefix("zh."))
+        for zs in zp.findall(_t("s")):
+            sid = zs.get(XML_ID).removeprefix("zh.")
+            zh_text, found = _read_inline(zs)
+            sentence = Sentence(id=sid, zh=zh_text, terms=[occ for occ, _, _ in found])
+            by_id = {xid: occ for occ, xid, _ in found}
+            es = english.get(zs.get(XML_ID))
+            if es is not None:
+                sentence.en, en_found = _read_inline(es)
+                for occ, _, corresp in en_found:
+                    target = by_id.get(corresp)
+                    if target is not None:
+                        target.en_start, target.en_end = occ.start, occ.end
+                        target.status = occ.status
+            para.sentences.append(sentence)
+        doc.paragraphs.append(para)
+    return doc
+
+
+def _read_inline(s_el: etree._Element) -> tuple[str, list[tuple[TermMatch, str, str]]]:
+    """Text of an `s` plus its term occurrences as (occurrence, xml:id, corresp target)."""
+    parts = [s_el.text or ""]
+    found = []
+    pos = len(parts[0])
+    for child in s_el:
+        text = "".join(child.itertext())
+        if child.tag == _t("term"):
+            status = (child.get("ana") or "").removeprefix("#status.")
+            occ = TermMatch(
+                term_id=(child.get("ref") or "").removeprefix("#term."),
+                start=pos,
+                end=pos + len(text),
+                status=TermStatus(status) if status else None,
+            )
+            found.append((occ, child.get(XML_ID, ""), (child.get("corresp") or "").lstrip("#")))
+        parts += [text, child.tail or ""]
+        pos += len(text) + len(child.tail or "")
+    return "".join(parts), found

@@ -1,0 +1,379 @@
+"""Translate sentences with CTranslate2 on an Argos package, honouring the glossary.
+
+Each sentence keeps its own translation (argostranslate's `translate()` would join them).
+Glossary enforcement, in order, per sentence that holds terms:
+1. the model's best hypothesis already has every approved rendering → status MODEL;
+2. another of the n-best hypotheses has them all → ENFORCED;
+3. otherwise, term by term in source order: find where the term belongs in the current
+   best hypothesis (the target position whose attention peaks on the term's source
+   tokens), force "hypothesis up to there + rendering" as `target_prefix`, and let the
+   model finish the sentence → ENFORCED;
+4. a rendering still absent is MISSED: the English keeps the model's text and no hit is
+   claimed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+from .errors import ModelError
+from .model import Sentence, Term, TermMatch, TermStatus
+from .packages import ArgosPackage
+
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    """Everything that changes what the decoder outputs, plus how it runs."""
+
+    beam_size: int = 2
+    num_hypotheses: int = 4  # n-best size searched for glossary renderings
+    max_length_ratio: float = 1.5  # output tokens ≤ ratio × input tokens + max_length_extra
+    max_length_extra: int = 10
+    max_repeats: int = 3  # an n-gram repeated this often in a row is cut (runaway guard)
+    enforce_terms: bool = True
+    # How it runs: does not change the output, so not part of the memory key.
+    batch_size: int = 32
+    batch_type: str = "examples"  # or "tokens"
+    threads: int = 0  # 0: all available cores
+    compute_type: str = "int8"
+
+    def output_key(self) -> str:
+        """The options that determine the output, as a stable string."""
+        d = asdict(self)
+        for k in ("batch_size", "batch_type", "threads", "compute_type"):
+            d.pop(k)
+        # int8 vs float32 can change the output: keep it in the key.
+        d["compute_type"] = self.compute_type
+        return json.dumps(d, sort_keys=True)
+
+
+def available_cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
+class SentencePieceTokenizer:
+    """The package's SentencePiece model, with character spans for each piece."""
+
+    def __init__(self, model_file: str):
+        import sentencepiece as spm
+
+        self.processor = spm.SentencePieceProcessor(model_file=model_file)
+
+    def encode(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
+        """Pieces of `text` and, for each, its (start, end) code-point span in `text`."""
+        proto = self.processor.encode(text, out_type="immutable_proto")
+        byte_to_char = _byte_to_char_map(text)
+        pieces, spans = [], []
+        for p in proto.pieces:
+            pieces.append(p.piece)
+            spans.append((byte_to_char[p.begin], byte_to_char[p.end]))
+        return pieces, spans
+
+    def pieces(self, text: str) -> list[str]:
+        return self.processor.encode(text, out_type=str)
+
+    def decode(self, pieces: Sequence[str]) -> str:
+        # Not argostranslate's decode: it turns every "_" into a space.
+        return self.processor.decode_pieces(list(pieces))
+
+
+def _byte_to_char_map(text: str) -> list[int]:
+    mapping = []
+    for i, ch in enumerate(text):
+        mapping.extend([i] * len(ch.encode("utf-8")))
+    mapping.append(len(text))
+    return mapping
+
+
+@dataclass
+class Hypothesis:
+    tokens: list[str]
+    attention: list[list[float]] | None = None
+
+
+@dataclass
+class _Job:
+    """One sentence's state during enforcement."""
+
+    sentence: Sentence
+    source: list[str]
+    spans: list[tuple[int, int]]
+    hyps: list[Hypothesis] = field(default_factory=list)
+    best: Hypothesis | None = None
+    forced: int = 0  # length of the token prefix already fixed
+
+
+class Translator:
+    """A loaded CTranslate2 model plus the package tokenizer; load once per process."""
+
+    def __init__(self, package: ArgosPackage, options: DecodingOptions | None = None):
+        import ctranslate2
+
+        self.package = package
+        self.options = options or DecodingOptions()
+        threads = self.options.threads or available_cores()
+        try:
+            self._ct2 = ctranslate2.Translator(
+                str(package.model_dir),
+                device="cpu",
+                compute_type=self.options.compute_type,
+                inter_threads=1,
+                intra_threads=threads,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(
+                f"{package.path}: CTranslate2 {ctranslate2.__version__} cannot load this model "
+                f"({exc}); reinstall the package or install a matching ctranslate2"
+            ) from None
+        self.tokenizer = SentencePieceTokenizer(str(package.sentencepiece_model))
+        self.ctranslate2_version = ctranslate2.__version__
+        self.decoder_calls = 0  # translate_batch calls made, for logs and tests
+        self._prefix = [package.target_prefix] if package.target_prefix else []
+
+    # -- decoding -----------------------------------------------------------------------
+
+    def decode(
+        self,
+        sources: list[list[str]],
+        prefixes: list[list[str]] | None = None,
+        num_hypotheses: int = 1,
+        attention: bool = False,
+    ) -> list[list[Hypothesis]]:
+        """Decode token lists in length-sorted batches, each with its own length cap."""
+        opts = self.options
+        order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+        results: list[list[Hypothesis]] = [[] for _ in sources]
+        for batch in _batches(order, sources, opts.batch_size, opts.batch_type):
+            src = [sources[i] for i in batch]
+            pre = [self._prefix + (prefixes[i] if prefixes else []) for i in batch]
+            longest_prefix = max(len(p) for p in pre)
+            cap = int(max(len(s) for s in src) * opts.max_length_ratio) + opts.max_length_extra
+            self.decoder_calls += 1
+            out = self._ct2.translate_batch(
+                src,
+                target_prefix=pre if longest_prefix else None,
+                beam_size=max(opts.beam_size, num_hypotheses),
+                num_hypotheses=num_hypotheses,
+                max_decoding_length=cap + longest_prefix,
+                max_input_length=0,
+                return_attention=attention,
+            )
+            for i, res in zip(batch, out):
+                att = res.attention if attention else [None] * len(res.hypotheses)
+                hyps = []
+                for toks, a in zip(res.hypotheses, att):
+                    toks = list(toks)
+                    if self._prefix and toks[: len(self._prefix)] == self._prefix:
+                        toks = toks[len(self._prefix) :]
+                        a = a[len(self._prefix) :] if a is not None else None
+                    keep = len(prefixes[i]) if prefixes else 0
+                    cut = trim_repetition(toks, keep, opts.max_repeats)
+                    hyps.append(Hypothesis(toks[:cut], a[:cut] if a is not None else None))
+                results[i] = hyps
+        return results
+
+    # -- sentences ----------------------------------------------------------------------
+
+    def translate(
+        self,
+        sentences: list[Sentence],
+        terms: dict[str, Term],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Fill `en` and the English side of every term occurrence of `sentences`."""
+        plain = [s for s in sentences if not (s.terms and self.options.enforce_terms)]
+        with_terms = [s for s in sentences if s.terms and self.options.enforce_terms]
+        if plain:
+            encoded = [self.tokenizer.pieces(s.zh) for s in plain]
+            for s, hyps in zip(plain, self.decode(encoded)):
+                s.en = self.tokenizer.decode(hyps[0].tokens)
+                locate_renderings(s, terms, TermStatus.MODEL)
+            if progress:
+                progress(len(plain))
+        if with_terms:
+            self._translate_enforced(with_terms, terms)
+            if progress:
+                progress(len(with_terms))
+
+    def _translate_enforced(self, sentences: list[Sentence], terms: dict[str, Term]) -> None:
+        jobs = []
+        for s in sentences:
+            pieces, spans = self.tokenizer.encode(s.zh)
+            jobs.append(_Job(s, pieces, spans))
+        n = max(1, self.options.num_hypotheses)
+        for job, hyps in zip(jobs, self.decode([j.source for j in jobs], None, n, True)):
+            job.hyps = hyps
+        pending = []
+        for job in jobs:
+            texts = [self.tokenizer.decode(h.tokens) for h in job.hyps]
+            chosen = next((i for i, t in enumerate(texts) if _has_all(t, job.sentence, terms)), None)
+            if chosen is not None:
+                job.sentence.en = texts[chosen]
+                status = TermStatus.MODEL if chosen == 0 else TermStatus.ENFORCED
+                locate_renderings(job.sentence, terms, status)
+            else:
+                job.best = job.hyps[0]
+                pending.append(job)
+        # Prefix forcing, one term occurrence per round, batched across sentences.
+        for round_no in range(max((len(j.sentence.terms) for j in pending), default=0)):
+            todo = [j for j in pending if round_no < len(j.sentence.terms)]
+            prefixes = [self._forced_prefix(j, j.sentence.terms[round_no], terms) for j in todo]
+            redo = [(j, p) for j, p in zip(todo, prefixes) if p is not None]
+            if not redo:
+                continue
+            decoded = self.decode([j.source for j, _ in redo], [p for _, p in redo], 1, True)
+            for (job, prefix), hyps in zip(redo, decoded):
+                job.best = hyps[0]
+                job.forced = len(prefix)
+        for job in pending:
+            job.sentence.en = self.tokenizer.decode(job.best.tokens)
+            model_text = self.tokenizer.decode(job.hyps[0].tokens)
+            locate_renderings(job.sentence, terms, TermStatus.ENFORCED, model_text)
+
+    def _forced_prefix(self, job: _Job, occ: TermMatch, terms: dict[str, Term]) -> list[str] | None:
+        """Best hypothesis up to where `occ` belongs, then its rendering; None if not needed."""
+        rendering = terms[occ.term_id].rendering
+        best = job.best
+        current = self.tokenizer.decode(best.tokens[: job.forced])
+        needed = sum(1 for t in job.sentence.terms if t.term_id == occ.term_id and t.start <= occ.start)
+        if len(find_all(current, rendering)) >= needed:
+            return None  # already fixed by an earlier round
+        src = [i for i, (a, b) in enumerate(job.spans) if a < occ.end and b > occ.start]
+        pos = _aligned_position(best, src, len(job.source))
+        pos = min(max(pos, job.forced), len(best.tokens))
+        if pos == 0:
+            rendering = rendering[:1].upper() + rendering[1:]
+        return best.tokens[:pos] + self.tokenizer.pieces(rendering)
+
+
+def _aligned_position(hyp: Hypothesis, source_tokens: list[int], source_len: int) -> int:
+    """First target position whose attention peaks on one of `source_tokens`."""
+    if hyp.attention and source_tokens:
+        wanted = set(source_tokens)
+        for t, row in enumerate(hyp.attention):
+            if row and max(range(len(row)), key=row.__getitem__) in wanted:
+                return t
+    if not source_tokens or source_len == 0:
+        return len(hyp.tokens)
+    return round(len(hyp.tokens) * source_tokens[0] / source_len)
+
+
+def _batches(order: list[int], sources: list[list[str]], size: int, kind: str):
+    """Split length-sorted indices into batches of `size` examples or tokens."""
+    batch: list[int] = []
+    tokens = 0
+    for i in order:
+        n = len(sources[i]) + 1
+        if batch and (len(batch) >= size if kind == "examples" else tokens + n > size):
+            yield batch
+            batch, tokens = [], 0
+        batch.append(i)
+        tokens += n
+    if batch:
+        yield batch
+
+
+def trim_repetition(tokens: list[str], protect: int, max_repeats: int) -> int:
+    """Length to keep: cut where an n-gram (n ≤ 6) starts repeating `max_repeats` times in a row."""
+    if max_repeats < 2:
+        return len(tokens)
+    for i in range(protect, len(tokens)):
+        for n in range(1, 7):
+            end = i + n * max_repeats
+            if end > len(tokens):
+                break
+            gram = tokens[i : i + n]
+            if all(tokens[i + k * n : i + (k + 1) * n] == gram for k in range(1, max_repeats)):
+                return i + n
+    return len(tokens)
+
+
+def rendering_pattern(rendering: str) -> re.Pattern[str]:
+    """Case-insensitive pattern for a rendering, articles optional, at word boundaries."""
+    core = _ARTICLE.sub("", rendering.strip())
+    pat = re.escape(core)
+    if core[:1].isalnum():
+        pat = r"(?<![^\W_])" + pat
+    if core[-1:].isalnum():
+        pat = pat + r"(?![^\W_])"
+    return re.compile(pat, re.IGNORECASE)
+
+
+def find_all(text: str, rendering: str) -> list[tuple[int, int]]:
+    """Non-overlapping spans of `rendering` in `text` (case and articles ignored)."""
+    return [m.span() for m in rendering_pattern(rendering).finditer(text)]
+
+
+def allocate_renderings(
+    text: str, occurrences: Sequence[TermMatch], terms: dict[str, Term]
+) -> list[tuple[int, int] | None]:
+    """The English span each occurrence gets in `text`, or None where none is left.
+
+    Longer renderings are placed first, so "Indo-Pacific Strategy" is not eaten by the
+    "Indo-Pacific" of a shorter term; occurrences of one term take its matches in order.
+    """
+    found: dict[str, list[tuple[int, int]]] = {}
+    taken: list[tuple[int, int]] = []
+    result: list[tuple[int, int] | None] = [None] * len(occurrences)
+    order = sorted(
+        range(len(occurrences)), key=lambda i: -len(terms[occurrences[i].term_id].rendering)
+    )
+    for i in order:
+        tid = occurrences[i].term_id
+        if tid not in found:
+            found[tid] = find_all(text, terms[tid].rendering)
+        span = next((sp for sp in found[tid] if not any(_overlaps(sp, t) for t in taken)), None)
+        if span is not None:
+            found[tid].remove(span)
+            taken.append(span)
+            result[i] = span
+    return result
+
+
+def _has_all(text: str, sentence: Sentence, terms: dict[str, Term]) -> bool:
+    return all(span is not None for span in allocate_renderings(text, sentence.terms, terms))
+
+
+def locate_renderings(
+    sentence: Sentence,
+    terms: dict[str, Term],
+    status: TermStatus,
+    model_text: str | None = None,
+) -> None:
+    """Set en_start/en_end/status of each occurrence from the English text.
+
+    A rendering that the model's own best output (`model_text`) already had counts as
+    MODEL even when enforcement ran; one not found is MISSED (never a claimed hit).
+    """
+    spans = allocate_renderings(sentence.en or "", sentence.terms, terms)
+    model_left: Counter[str] = Counter()
+    if model_text is not None:
+        for occ, sp in zip(sentence.terms, allocate_renderings(model_text, sentence.terms, terms)):
+            if sp is not None:
+                model_left[occ.term_id] += 1
+    for occ, span in zip(sentence.terms, spans):
+        if span is None:
+            occ.en_start = occ.en_end = None
+            occ.status = TermStatus.MISSED
+            continue
+        occ.en_start, occ.en_end = span
+        if model_left[occ.term_id] > 0:
+            model_left[occ.term_id] -= 1
+            occ.status = TermStatus.MODEL
+        else:
+            occ.status = status
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
