@@ -64,7 +64,7 @@ class TermMatch:
 class Sentence:
     """One Chinese sentence and its English partner."""
 
-    id: str  # e.g. "s3.2": paragraph 3, sentence 2; TEI ids are derived from it
+    id: str  # e.g. "p3.s2": paragraph 3, sentence 2; TEI ids are derived from it
     zh: str
     en: str | None = None
     terms: list[TermMatch] = field(default_factory=list)

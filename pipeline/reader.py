@@ -1,0 +1,227 @@
+"""Read an input text file into paragraph strings (the pipeline's input edge).
+
+Decoding is a strict cascade rather than statistical detection, because detectors
+(charset-normalizer, chardet) often mistake short Chinese texts for other encodings:
+
+1. a byte-order mark decides: UTF-32, UTF-8 ("utf-8-sig"), UTF-16;
+2. NUL bytes mean binary data;
+3. strict UTF-8 (ASCII is UTF-8);
+4. strict GB18030 (a superset of GBK and GB2312) or Big5 (cp950), whichever decodes to
+   text that looks Chinese: nearly all non-ASCII characters are CJK ideographs or
+   punctuation (a Big5 file read as GB18030 gives private-use characters and kana), and
+   for GB18030 most ideographs are common simplified ones (in GB2312), which Shift_JIS
+   or Latin-1 bytes read as GB18030 are not (a traditional-Chinese GBK file is refused);
+5. anything else is refused.  (charset-normalizer was tried for a hint in that message;
+   on short texts it guesses wrong, e.g. cp1257 for French cp1252, so it is not used.)
+
+A file that is almost valid UTF-8 (a damaged or truncated UTF-8 file) is refused rather
+than decoded as GB18030, where it would turn into plausible-looking mojibake.
+
+Paragraphs are the non-blank lines; each is stripped of leading and trailing whitespace
+(including the ideographic space U+3000) and keeps its interior whitespace as it is.
+Characters that XML 1.0 forbids are removed and counted; nothing else is changed
+(no Unicode normalisation, no traditional → simplified conversion).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from .errors import InputError
+from .model import SourceInfo
+
+# Checked in this order: the UTF-32-LE mark starts with the UTF-16-LE mark.
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+_LEGACY_CHINESE = ("gb18030", "cp950")  # ties favour the first
+
+# XML 1.0 Char production, complemented; surrogates (U+D800–U+DFFF) are outside it.
+_XML_FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 (but tab, LF, CR), DEL, C1
+_BYTE_CONTROL = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C1 bytes are legacy trail bytes
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_CHINESE_TEXT_CHAR = re.compile(
+    "["
+    "\u00a0-\u00bf\u00d7\u00f7"  # Latin-1 punctuation and signs: · ° § × ÷
+    "\u2000-\u206f"  # general punctuation: “ ” ‘ ’ … — ‰
+    "\u2100-\u24ff"  # letterlike, number forms, arrows, maths, enclosed ① ②
+    "\u25a0-\u26ff"  # geometric shapes and misc symbols: ■ ● ★
+    "\u3000-\u303f"  # CJK punctuation: 。 、 《 》 「 」
+    "\u3200-\u33ff"  # enclosed CJK, CJK compatibility
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs
+    "\ufe30-\ufe4f"  # CJK compatibility forms
+    "\uff00-\uffef"  # full-width and half-width forms
+    "\U00020000-\U0003ffff"  # CJK ideographs, extensions B and later
+    "]"
+)
+_MIN_CHINESE_SHARE = 0.9
+_MIN_GB2312_SHARE = 0.5  # of the ideographs in a GB18030 text; Shift_JIS read as GB18030: ~0
+_MAX_CONTROL_SHARE = 0.25  # of decoded text: more is binary data (a few are dropped)
+_MAX_CONTROL_BYTE_SHARE = 0.1  # of undecodable bytes: more is binary, not another encoding
+
+
+def strip_xml_forbidden(text: str) -> tuple[str, int]:
+    """Remove characters XML 1.0 forbids; return the clean text and how many were removed.
+
+    Removed: C0 controls other than tab, LF and CR; U+FFFE and U+FFFF; lone surrogates.
+    """
+    return _XML_FORBIDDEN.subn("", text)
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Split text into paragraphs: one per non-blank line (CRLF, CR or LF).
+
+    Each line loses its leading and trailing whitespace (``str.strip``, which covers the
+    ideographic space U+3000 and no-break space); interior whitespace is kept.
+    """
+    lines = (line.strip() for line in _LINE_BREAK.split(text))
+    return [line for line in lines if line]
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str]:
+    """Decode raw file bytes; return (text, encoding).
+
+    The encoding is a Python codec name that turns ``data`` back into ``text``:
+    "utf-8", "utf-8-sig", "utf-16", "utf-32", "gb18030" or "cp950" (Big5).
+    Raise InputError, naming ``name``, for binary data or an encoding not supported.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{name}: invalid {codec.upper().removesuffix('-SIG')} data at byte "
+                    f"{exc.start}; re-save it as UTF-8"
+                ) from None
+            return _checked(text, codec, name), codec
+
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise _binary(name, nul)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    else:
+        return _checked(text, "utf-8", name), "utf-8"
+
+    if _damaged_utf8(data):
+        raise InputError(
+            f"{name}: invalid UTF-8 at byte {utf8_error.start} (the rest is UTF-8, so the "
+            "file is damaged or truncated); fix the file or re-save it as UTF-8"
+        )
+    best: tuple[float, str, str] | None = None
+    for codec in _LEGACY_CHINESE:
+        try:
+            candidate = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        score = _chinese_share(candidate)
+        if codec == "gb18030" and _gb2312_share(candidate) < _MIN_GB2312_SHARE:
+            continue
+        if score >= _MIN_CHINESE_SHARE and (best is None or score > best[0]):
+            best = (score, codec, candidate)
+    if best is not None:
+        return _checked(best[2], best[1], name), best[1]
+
+    controls = [m.start() for m in _BYTE_CONTROL.finditer(data)]
+    if len(controls) > _MAX_CONTROL_BYTE_SHARE * len(data):
+        raise _binary(name, controls[0])
+    raise InputError(
+        f"{name}: cannot decode the text (invalid byte at {utf8_error.start}: not UTF-8, "
+        "GB18030 or Big5); re-save it as UTF-8"
+    )
+
+
+def read_text_file(path: Path) -> tuple[list[str], SourceInfo]:
+    """Read one input file; return its paragraphs and where they came from.
+
+    Raise InputError for a missing or unreadable file, binary data, an unsupported
+    encoding, or a file without text.
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a folder, not a text file; give a .txt file") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied; make the file readable") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+
+    text, encoding = decode_text(data, name)
+    clean, dropped = strip_xml_forbidden(text)
+    paragraphs = split_paragraphs(clean)
+    if not paragraphs:
+        raise InputError(f"{name}: the file is empty (no text to translate)")
+    info = SourceInfo(
+        filename=path.name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        encoding=encoding,
+        dropped_chars=dropped,
+    )
+    return paragraphs, info
+
+
+def _binary(name: str, offset: int) -> InputError:
+    return InputError(
+        f"{name}: not a text file (binary data at byte {offset}); give a UTF-8 or GB18030 text file"
+    )
+
+
+def _checked(text: str, codec: str, name: str) -> str:
+    """Return ``text`` unless it is mostly control characters (binary data)."""
+    if _control_share(text) > _MAX_CONTROL_SHARE:
+        first = _CONTROL.search(text)
+        assert first is not None
+        offset = len(text[: first.start()].encode(codec, errors="replace"))
+        raise _binary(name, offset)
+    return text
+
+
+def _control_share(text: str) -> float:
+    return len(_CONTROL.findall(text)) / len(text) if text else 0.0
+
+
+def _chinese_share(text: str) -> float:
+    """Share of the non-ASCII characters that are usual in Chinese text (1.0 if none)."""
+    non_ascii = [c for c in text if not c.isascii()]
+    if not non_ascii:
+        return 1.0
+    usual = sum(1 for c in non_ascii if _CHINESE_TEXT_CHAR.match(c))
+    return usual / len(non_ascii)
+
+
+def _gb2312_share(text: str) -> float:
+    """Share of the CJK ideographs that are in GB2312, the 6763 common simplified ones."""
+    hanzi = [c for c in text if "\u3400" <= c <= "\u9fff" or "\U00020000" <= c]
+    if not hanzi:
+        return 1.0
+    return sum(1 for c in hanzi if _encodable(c, "gb2312")) / len(hanzi)
+
+
+def _encodable(char: str, codec: str) -> bool:
+    try:
+        char.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _damaged_utf8(data: bytes) -> bool:
+    """True if the bytes are UTF-8 but for a few invalid sequences."""
+    decoded = data.decode("utf-8", errors="replace")
+    bad = decoded.count("\ufffd")
+    good = sum(1 for c in decoded if not c.isascii()) - bad
+    return good >= 8 and bad * 20 <= good
