@@ -18,7 +18,7 @@ ZHEN_FLAGS ?=
 MODEL_OPT := $(if $(MODEL),--model "$(MODEL)",)
 ARGOS_VERSION := 1.11.0
 
-.PHONY: all setup test lint bench corpus clean
+.PHONY: all setup browser test bench corpus clean
 .DELETE_ON_ERROR:
 
 all: $(OUTPUTS)
@@ -40,7 +40,17 @@ setup:
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	$(VENV)/bin/python -m pip install --quiet --no-deps 'argostranslate==$(ARGOS_VERSION)'
 	$(VENV)/bin/python -m pipeline.schema fetch
+	@$(MAKE) --no-print-directory browser
 	@$(VENV)/bin/python -m pipeline.setup_model
+
+# The reading view's test drives Debian's headless Chromium (skipped where it is absent).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	     chromium fonts-wqy-zenhei >/dev/null) \
+	  || echo "chromium could not be installed: the HTML view's browser test will be skipped"; \
+	else echo "no chromium (install Debian's chromium as root to run the browser test)"; fi
 
 test:
 	$(VENV)/bin/ruff check pipeline tests bench
