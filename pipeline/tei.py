@@ -237,7 +237,9 @@ def _build_header(root: etree._Element, doc: Document) -> None:
     _sub(lu, "language", "Chinese", ident="zh")
     _sub(lu, "language", "English", ident="en")
     rd = _sub(header, "revisionDesc")
-    _sub(rd, "change", "Translated and annotated by zhen.", when=prov.date)
+    change = _sub(rd, "change", "Translated and annotated by zhen.")
+    if prov.date:
+        change.set("when", prov.date)
 
 
 def _ident(name: str) -> str:

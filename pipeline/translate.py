@@ -70,15 +70,15 @@ class SentencePieceTokenizer:
 
         self.processor = spm.SentencePieceProcessor(model_file=model_file)
 
-    def encode(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
-        """Pieces of `text` and, for each, its (start, end) code-point span in `text`."""
-        proto = self.processor.encode(text, out_type="immutable_proto")
-        byte_to_char = _byte_to_char_map(text)
-        pieces, spans = [], []
-        for p in proto.pieces:
-            pieces.append(p.piece)
-            spans.append((byte_to_char[p.begin], byte_to_char[p.end]))
-        return pieces, spans
+    def token_span(self, text: str, start: int, end: int) -> list[int]:
+        """Indices of the pieces of `text` that cover text[start:end] (approximately).
+
+        Counted by encoding the text before and up to the span, which needs neither the
+        protobuf module nor knowledge of the model's normaliser.
+        """
+        first = len(self.pieces(text[:start])) if start else 0
+        last = len(self.pieces(text[:end]))
+        return list(range(first, max(last, first + 1)))
 
     def pieces(self, text: str) -> list[str]:
         return self.processor.encode(text, out_type=str)
@@ -87,13 +87,20 @@ class SentencePieceTokenizer:
         # Not argostranslate's decode: it turns every "_" into a space.
         return self.processor.decode_pieces(list(pieces))
 
+    def decode_segments(self, pieces: Sequence[str], ends: Sequence[int]) -> str:
+        """Decode, keeping a word boundary after each forced rendering (ending at `ends`).
 
-def _byte_to_char_map(text: str) -> list[int]:
-    mapping = []
-    for i, ch in enumerate(text):
-        mapping.extend([i] * len(ch.encode("utf-8")))
-    mapping.append(len(text))
-    return mapping
+        The model may continue a forced prefix with a word-internal piece ("resilience" +
+        "dis"); gluing it on would hide the rendering, so a space separates them.
+        """
+        text, last = "", 0
+        for end in sorted(set(e for e in ends if 0 < e < len(pieces))):
+            text += self.decode(pieces[last:end])
+            nxt = pieces[end]
+            if nxt.startswith("\u2581") or nxt[:1].isalnum():
+                text += " "
+            last = end
+        return text + self.decode(pieces[last:])
 
 
 @dataclass
@@ -108,10 +115,10 @@ class _Job:
 
     sentence: Sentence
     source: list[str]
-    spans: list[tuple[int, int]]
     hyps: list[Hypothesis] = field(default_factory=list)
     best: Hypothesis | None = None
     forced: int = 0  # length of the token prefix already fixed
+    ends: list[int] = field(default_factory=list)  # token positions where a forced rendering ends
 
 
 class Translator:
@@ -209,8 +216,7 @@ class Translator:
     def _translate_enforced(self, sentences: list[Sentence], terms: dict[str, Term]) -> None:
         jobs = []
         for s in sentences:
-            pieces, spans = self.tokenizer.encode(s.zh)
-            jobs.append(_Job(s, pieces, spans))
+            jobs.append(_Job(s, self.tokenizer.pieces(s.zh)))
         n = max(1, self.options.num_hypotheses)
         for job, hyps in zip(jobs, self.decode([j.source for j in jobs], None, n, True)):
             job.hyps = hyps
@@ -236,8 +242,9 @@ class Translator:
             for (job, prefix), hyps in zip(redo, decoded):
                 job.best = hyps[0]
                 job.forced = len(prefix)
+                job.ends.append(len(prefix))
         for job in pending:
-            job.sentence.en = self.tokenizer.decode(job.best.tokens)
+            job.sentence.en = self.tokenizer.decode_segments(job.best.tokens, job.ends)
             model_text = self.tokenizer.decode(job.hyps[0].tokens)
             locate_renderings(job.sentence, terms, TermStatus.ENFORCED, model_text)
 
@@ -249,7 +256,7 @@ class Translator:
         needed = sum(1 for t in job.sentence.terms if t.term_id == occ.term_id and t.start <= occ.start)
         if len(find_all(current, rendering)) >= needed:
             return None  # already fixed by an earlier round
-        src = [i for i, (a, b) in enumerate(job.spans) if a < occ.end and b > occ.start]
+        src = self.tokenizer.token_span(job.sentence.zh, occ.start, occ.end)
         pos = _aligned_position(best, src, len(job.source))
         pos = min(max(pos, job.forced), len(best.tokens))
         if pos == 0:
@@ -258,14 +265,20 @@ class Translator:
 
 
 def _aligned_position(hyp: Hypothesis, source_tokens: list[int], source_len: int) -> int:
-    """First target position whose attention peaks on one of `source_tokens`."""
-    if hyp.attention and source_tokens:
-        wanted = set(source_tokens)
-        for t, row in enumerate(hyp.attention):
-            if row and max(range(len(row)), key=row.__getitem__) in wanted:
-                return t
+    """First target position whose attention peaks on one of `source_tokens`.
+
+    Row 0 is not trusted: in batched beam search CTranslate2 4.x returns another batch
+    item's first attention row.  A sentence-initial term goes to position 0 directly.
+    """
     if not source_tokens or source_len == 0:
         return len(hyp.tokens)
+    if source_tokens[0] == 0:
+        return 0
+    if hyp.attention:
+        wanted = set(source_tokens)
+        for t, row in enumerate(hyp.attention[1:], start=1):
+            if row and max(range(len(row)), key=row.__getitem__) in wanted:
+                return t
     return round(len(hyp.tokens) * source_tokens[0] / source_len)
 
 
