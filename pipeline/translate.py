@@ -26,6 +26,8 @@ from .model import Sentence, Term, TermMatch, TermStatus
 from .packages import ArgosPackage
 
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"(?<=[，、：；,;:])")
+MAX_SOURCE_PIECES = 250  # longer sentences are translated clause by clause
 
 
 @dataclass(frozen=True)
@@ -156,8 +158,12 @@ class Translator:
         prefixes: list[list[str]] | None = None,
         num_hypotheses: int = 1,
         attention: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> list[list[Hypothesis]]:
-        """Decode token lists in length-sorted batches, each with its own length cap."""
+        """Decode token lists in length-sorted batches, each with its own length cap.
+
+        `progress` is called with the number of sources after each batch.
+        """
         opts = self.options
         order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
         results: list[list[Hypothesis]] = [[] for _ in sources]
@@ -188,6 +194,8 @@ class Translator:
                     cut = trim_repetition(toks, keep, opts.max_repeats)
                     hyps.append(Hypothesis(toks[:cut], a[:cut] if a is not None else None))
                 results[i] = hyps
+            if progress:
+                progress(len(batch))
         return results
 
     # -- sentences ----------------------------------------------------------------------
@@ -199,26 +207,50 @@ class Translator:
         progress: Callable[[int], None] | None = None,
     ) -> None:
         """Fill `en` and the English side of every term occurrence of `sentences`."""
-        plain = [s for s in sentences if not (s.terms and self.options.enforce_terms)]
-        with_terms = [s for s in sentences if s.terms and self.options.enforce_terms]
+        encoded = {id(s): self.tokenizer.pieces(s.zh) for s in sentences}
+        long = [s for s in sentences if len(encoded[id(s)]) > MAX_SOURCE_PIECES]
+        short = [s for s in sentences if len(encoded[id(s)]) <= MAX_SOURCE_PIECES]
+        enforce = self.options.enforce_terms
+        plain = [s for s in short if not (s.terms and enforce)]
         if plain:
-            encoded = [self.tokenizer.pieces(s.zh) for s in plain]
-            for s, hyps in zip(plain, self.decode(encoded)):
+            decoded = self.decode([encoded[id(s)] for s in plain], progress=progress)
+            for s, hyps in zip(plain, decoded):
                 s.en = self.tokenizer.decode(hyps[0].tokens)
                 locate_renderings(s, terms, TermStatus.MODEL)
-            if progress:
-                progress(len(plain))
+        with_terms = [s for s in short if s.terms and enforce]
         if with_terms:
-            self._translate_enforced(with_terms, terms)
-            if progress:
-                progress(len(with_terms))
+            self._translate_enforced(with_terms, terms, progress)
+        if long:
+            self._translate_long(long, terms, progress)
 
-    def _translate_enforced(self, sentences: list[Sentence], terms: dict[str, Term]) -> None:
+    def _translate_long(
+        self,
+        sentences: list[Sentence],
+        terms: dict[str, Term],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Translate over-long sentences clause by clause, joined; terms found, not enforced."""
+        chunks = [split_long(s.zh, self.tokenizer.pieces, MAX_SOURCE_PIECES) for s in sentences]
+        flat = [self.tokenizer.pieces(c) for parts in chunks for c in parts]
+        decoded = iter(self.decode(flat))
+        for s, parts in zip(sentences, chunks):
+            s.en = " ".join(self.tokenizer.decode(next(decoded)[0].tokens) for _ in parts)
+            locate_renderings(s, terms, TermStatus.MODEL)
+            if progress:
+                progress(1)
+
+    def _translate_enforced(
+        self,
+        sentences: list[Sentence],
+        terms: dict[str, Term],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         jobs = []
         for s in sentences:
             jobs.append(_Job(s, self.tokenizer.pieces(s.zh)))
         n = max(1, self.options.num_hypotheses)
-        for job, hyps in zip(jobs, self.decode([j.source for j in jobs], None, n, True)):
+        first_pass = self.decode([j.source for j in jobs], None, n, True, progress)
+        for job, hyps in zip(jobs, first_pass):
             job.hyps = hyps
         pending = []
         for job in jobs:
@@ -262,6 +294,27 @@ class Translator:
         if pos == 0:
             rendering = rendering[:1].upper() + rendering[1:]
         return best.tokens[:pos] + self.tokenizer.pieces(rendering)
+
+
+def split_long(text: str, pieces: Callable[[str], list[str]], limit: int) -> list[str]:
+    """Cut `text` into consecutive chunks of at most about `limit` pieces, at clause ends."""
+    chunks: list[str] = []
+    current = ""
+    for clause in _CLAUSE_END.split(text):
+        while len(pieces(clause)) > limit:  # one clause too long: cut by characters
+            cut = max(1, len(clause) * limit // (2 * len(pieces(clause))))
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(clause[:cut])
+            clause = clause[cut:]
+        if current and len(pieces(current + clause)) > limit:
+            chunks.append(current)
+            current = ""
+        current += clause
+    if current:
+        chunks.append(current)
+    return [c for c in chunks if c.strip()] or [text]
 
 
 def _aligned_position(hyp: Hypothesis, source_tokens: list[int], source_len: int) -> int:

@@ -80,3 +80,12 @@ def test_trim_repetition_keeps_prefix_and_is_a_prefix(tokens, protect):
     protect = min(protect, len(tokens))
     cut = trim_repetition(tokens, protect, 3)
     assert protect <= cut <= len(tokens)
+
+
+def test_split_long_is_lossless_and_bounded():
+    from pipeline.translate import split_long
+
+    text = "，".join(["这是一个相当长的分句" * 3] * 40) + "。" + "无标点长串" * 200
+    chunks = split_long(text, list, 100)  # one piece per character
+    assert "".join(chunks) == text
+    assert all(len(c) <= 100 for c in chunks)
