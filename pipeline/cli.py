@@ -1,0 +1,424 @@
+"""The `zhen` command line: parses options and calls the library, nothing more.
+
+Library modules are imported inside the commands, so `zhen --help` stays fast and loads
+no CTranslate2.  A user mistake (ZhenError) is one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+DEFAULT_GLOSSARY = "glossary/terms.tsv"
+
+
+def _glossary_option(f):
+    return click.option(
+        "--glossary",
+        "glossary_path",
+        type=click.Path(path_type=Path),
+        default=lambda: os.environ.get("ZHEN_GLOSSARY", DEFAULT_GLOSSARY),
+        show_default="$ZHEN_GLOSSARY or glossary/terms.tsv",
+        help="Glossary TSV file.",
+    )(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="zhen", prog_name="zhen")
+def cli() -> None:
+    """Offline Chinese→English bilingual, sentence-aligned, term-annotated TEI."""
+
+
+# -- translate ---------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default="output",
+              show_default=True, help="Folder for the .tei.xml files.")
+@click.option("--model", default=None, envvar="ZHEN_MODEL",
+              help="Argos package: installed name, package folder or .argosmodel file "
+                   "[default: $ZHEN_MODEL, else the installed zh→en package].")
+@_glossary_option
+@click.option("--beam-size", type=click.IntRange(1, 16), default=2, show_default=True)
+@click.option("--num-hypotheses", type=click.IntRange(1, 16), default=4, show_default=True,
+              help="n-best hypotheses searched for glossary renderings.")
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True,
+              help="Sentences (or tokens with --batch-type tokens) per decoder batch.")
+@click.option("--batch-type", type=click.Choice(["examples", "tokens"]), default="examples",
+              show_default=True)
+@click.option("--threads", type=click.IntRange(0), default=0, show_default=True,
+              help="CPU threads for decoding (0: all cores).")
+@click.option("--compute-type", default="int8", show_default=True,
+              help="CTranslate2 compute type (int8, int8_float32, float32, …).")
+@click.option("--max-length-ratio", type=click.FloatRange(0.1), default=1.5, show_default=True,
+              help="Cap on output tokens relative to input tokens.")
+@click.option("--no-enforce", is_flag=True, help="Do not enforce glossary renderings.")
+@click.option("--memory", "memory_path", type=click.Path(path_type=Path), default=None,
+              help="Translation memory file [default: $ZHEN_MEMORY or the user cache].")
+@click.option("--no-memory", is_flag=True, help="Neither read nor write the translation memory.")
+@click.option("-k", "--keep-going", is_flag=True,
+              help="Go on after a file fails; exit non-zero at the end (like make -k).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def translate(inputs, out_dir, model, glossary_path, beam_size, num_hypotheses, batch_size,
+              batch_type, threads, compute_type, max_length_ratio, no_enforce, memory_path,
+              no_memory, keep_going, quiet):
+    """Translate Chinese text files INPUTS into OUTPUT/<stem>.tei.xml."""
+    from .batch import translate_files
+    from .memory import default_memory_path
+    from .translate import DecodingOptions
+
+    options = DecodingOptions(
+        beam_size=beam_size, num_hypotheses=num_hypotheses, batch_size=batch_size,
+        batch_type=batch_type, threads=threads, compute_type=compute_type,
+        max_length_ratio=max_length_ratio, enforce_terms=not no_enforce,
+    )
+    memory = None if no_memory else (memory_path or default_memory_path())
+    report = translate_files(
+        inputs, out_dir, glossary_path, model=model, options=options, memory_path=memory,
+        keep_going=keep_going, show_progress=False if quiet else None,
+    )
+    done = [f for f in report.files if not f.error]
+    if not quiet:
+        hits = sum(f.from_memory for f in done)
+        total = sum(f.sentences for f in done)
+        click.echo(
+            f"zhen: {len(done)} file(s) written to {out_dir}/, {total} sentences, "
+            f"{hits} from memory, {report.sentences_translated} decoded, "
+            f"decoder calls: {report.decoder_calls}",
+            err=True,
+        )
+    if report.failed:
+        raise _Failed(f"{len(report.failed)} of {len(report.files)} file(s) failed")
+
+
+# -- model ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def model() -> None:
+    """Install, list and synthesise Argos zh→en packages."""
+
+
+@model.command("install")
+@click.argument("spec")
+def model_install(spec):
+    """Install SPEC: a .argosmodel file (offline) or a name from the argospm index."""
+    from .packages import install_package
+
+    pkg = install_package(spec)
+    click.echo(f"installed {pkg.name} {pkg.version} in {pkg.path}")
+
+
+@model.command("list")
+def model_list():
+    """List installed zh→en packages."""
+    from .packages import argos_packages_dir, installed_packages
+
+    pkgs = installed_packages()
+    if not pkgs:
+        click.echo(f"no zh→en package installed in {argos_packages_dir()}")
+    for pkg in pkgs:
+        flag = "  (synthetic: random weights)" if pkg.synthetic else ""
+        click.echo(f"{pkg.name}\t{pkg.version}\t{pkg.path}{flag}")
+
+
+@model.command("synth")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--size", type=click.Choice(["tiny", "base"]), default="tiny", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def model_synth(out, size, seed):
+    """Build a synthetic .argosmodel with random weights (for tests and benchmarks only)."""
+    from .synth import build_synthetic_package
+
+    path = build_synthetic_package(out, size=size, seed=seed)
+    click.echo(f"wrote {path} (random weights: its English is noise)")
+
+
+# -- validate --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--no-schema", is_flag=True, help="Check zhen's invariants only, not tei_all.")
+def validate(files, no_schema):
+    """Check TEI FILES against tei_all and zhen's invariants; one line per problem."""
+    from .validate import validate_files
+
+    problems = validate_files(list(files), schema=not no_schema)
+    for problem in problems:
+        click.echo(str(problem))
+    bad = len({p.path for p in problems})
+    click.echo(f"zhen: {len(files) - bad} valid, {bad} with problems", err=True)
+    if problems:
+        raise _Failed(f"{len(problems)} problem(s) in {bad} file(s)")
+
+
+# -- glossary --------------------------------------------------------------------------------
+
+
+@cli.group()
+def glossary() -> None:
+    """Maintain the glossary: lint, add, remove, list, coverage, suggest, import, export."""
+
+
+@glossary.command("lint")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@_glossary_option
+def glossary_lint(path, glossary_path):
+    """Report every problem in the glossary with its line; exit 1 on errors."""
+    from .glossary import lint_glossary
+
+    path = path or glossary_path
+    messages = lint_glossary(path)
+    for m in messages:
+        click.echo(str(m))
+    errors = sum(1 for m in messages if m.level == "error")
+    click.echo(f"{path}: {errors} error(s), {len(messages) - errors} note(s)", err=True)
+    if errors:
+        raise _Failed(f"{path}: glossary has {errors} error(s)")
+
+
+@glossary.command("add")
+@click.argument("zh")
+@click.argument("en", required=False, default="")
+@click.option("--variant", "variants", multiple=True, help="Another Chinese form (repeatable).")
+@click.option("--note", default="")
+@click.option("--id", "term_id", default=None, help="Stable id [default: a slug of EN].")
+@click.option("--keep", is_flag=True, help="Do-not-translate entry: the rendering is ZH itself.")
+@_glossary_option
+def glossary_add(zh, en, variants, note, term_id, keep, glossary_path):
+    """Add ZH → EN; refused if lint would reject the result."""
+    from .glossary import add_term
+    from .model import TermKind
+
+    kind = TermKind.KEEP if keep else TermKind.TERM
+    t = add_term(glossary_path, zh, en, tuple(variants), note, id=term_id, kind=kind)
+    click.echo(f"added {t.id}: {t.zh} → {t.rendering}")
+
+
+@glossary.command("remove")
+@click.argument("term_id", metavar="ID")
+@_glossary_option
+def glossary_remove(term_id, glossary_path):
+    """Remove the entry with id ID."""
+    from .glossary import remove_term
+
+    t = remove_term(glossary_path, term_id)
+    click.echo(f"removed {t.id}: {t.zh} → {t.rendering}")
+
+
+@glossary.command("list")
+@click.option("--grep", default=None, help="Only entries containing this text.")
+@_glossary_option
+def glossary_list(grep, glossary_path):
+    """List entries: id, zh, rendering, kind, variants, note (tab-separated)."""
+    from .glossary import list_terms, load_glossary
+
+    for t in list_terms(load_glossary(glossary_path), grep):
+        click.echo("\t".join([t.id, t.zh, t.rendering, t.kind.value, "|".join(t.variants),
+                              t.note]))
+
+
+@glossary.command("coverage")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_glossary_option
+def glossary_coverage(files, glossary_path):
+    """Per term: occurrences, documents, and (over .tei.xml files) use of the approved rendering."""
+    from .coverage import coverage, is_tei
+    from .glossary import load_glossary
+    from .reader import read_text_file
+    from .tei import read_tei
+
+    texts = [(f.name, read_text_file(f)[0]) for f in files if not is_tei(f)]
+    docs = [read_tei(f) for f in files if is_tei(f)]
+    report = coverage(load_glossary(glossary_path), texts, docs)
+    click.echo("id\tzh\trendering\toccurrences\tdocuments\ttranslated\tcompliant\tstatuses")
+    for r in report.terms:
+        statuses = ",".join(f"{k}={v}" for k, v in sorted(r.by_status.items()))
+        click.echo(f"{r.term_id}\t{r.zh}\t{r.rendering}\t{r.occurrences}\t{r.documents}\t"
+                   f"{r.translated}\t{r.compliant}\t{statuses}")
+    unseen = ", ".join(r.term_id for r in report.unseen) or "none"
+    click.echo(f"never seen: {unseen}")
+    if report.compliance is not None:
+        click.echo(f"compliance: {report.compliant}/{report.translated} occurrences "
+                   f"({100 * report.compliance:.1f}%) use the approved rendering")
+
+
+@glossary.command("suggest")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--min-count", type=click.IntRange(1), default=2, show_default=True,
+              help="Occurrences an expression needs (names and quoted phrases: 1).")
+@_glossary_option
+def glossary_suggest(files, limit, min_count, glossary_path):
+    """Candidate terms in FILES that are not in the glossary yet, best first."""
+    from .glossary import load_glossary
+    from .reader import read_text_file
+    from .suggest import suggest_terms
+
+    texts = [(f.name, "\n".join(read_text_file(f)[0])) for f in files]
+    found = suggest_terms(texts, load_glossary(glossary_path), limit, min_count)
+    click.echo("score\tcount\tdocs\tcandidate\tkinds\tcontext")
+    for c in found:
+        click.echo(f"{c.score:.1f}\t{c.count}\t{c.documents}\t{c.text}\t{','.join(c.kinds)}\t"
+                   f"{c.source}: {c.context}")
+
+
+@glossary.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@_glossary_option
+def glossary_import(file, glossary_path):
+    """Merge entries from a TBX, CSV or TSV FILE into the glossary."""
+    from .tbx import import_terms, read_terms_file
+
+    terms, skipped = read_terms_file(file)
+    added, more = import_terms(glossary_path, terms)
+    for t in added:
+        click.echo(f"added {t.id}: {t.zh} → {t.rendering}")
+    for message in [*skipped, *more]:
+        click.echo(f"skipped: {message}", err=True)
+    click.echo(f"imported {len(added)}, skipped {len(skipped) + len(more)}", err=True)
+
+
+@glossary.command("export")
+@click.argument("file", type=click.Path(path_type=Path))
+@_glossary_option
+def glossary_export(file, glossary_path):
+    """Write the glossary as TBX (.tbx) or two-column CSV/TSV (.csv, .tsv)."""
+    from .glossary import load_glossary
+    from .tbx import write_terms_file
+
+    terms = load_glossary(glossary_path).terms
+    write_terms_file(terms, file)
+    click.echo(f"wrote {len(terms)} entries to {file}")
+
+
+# -- export ----------------------------------------------------------------------------------
+
+EXPORT_FORMATS = {
+    "tmx": "TMX 1.4b file for CAT tools and Sketch Engine",
+    "vrt": "folder: <name>.zh.vrt, <name>.en.vrt and cwb-align-encode files for CWB/NoSketch",
+    "moses": "prefix: PREFIX.zh and PREFIX.en, line-aligned plain text",
+    "cesalign": "XCES cesAlign file (plus zh/ and en/ sentence files) as OPUS reads",
+}
+
+
+@cli.command("export")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(EXPORT_FORMATS)))
+@click.argument("tei", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
+              help="File, folder (vrt) or prefix (moses) to write.")
+@click.option("--name", default="zhen", show_default=True, help="Corpus name (vrt).")
+def export(fmt, tei, out, name):
+    """Export TEI files read back into FORMAT: tmx, vrt, moses or cesalign."""
+    from . import exports
+
+    if fmt == "vrt":
+        written = exports.export_vrt(list(tei), out, name)
+    else:
+        written = getattr(exports, f"export_{fmt}")(list(tei), out)
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True)
+@click.option("--title", default=None, help="Corpus title.")
+def corpus(folder, out, title):
+    """Write a teiCorpus of every FOLDER/*.tei.xml, loadable as one corpus."""
+    from .errors import TeiError
+    from .exports import build_corpus
+
+    files = sorted(folder.glob("*.tei.xml"))
+    if not files:
+        raise TeiError(f"{folder}: no .tei.xml files (run `make` first)")
+    for path in build_corpus(files, out, title=title):
+        click.echo(f"wrote {path}")
+
+
+# -- view ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("tei", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
+              help="HTML file (or existing folder) to write.")
+def view(tei, out):
+    """Write a self-contained HTML page showing TEI side by side, terms highlighted."""
+    from .view import write_view
+
+    click.echo(f"wrote {write_view(tei, out)}")
+
+
+# -- cache -----------------------------------------------------------------------------------
+
+
+@cli.group()
+def cache() -> None:
+    """Inspect or clear the translation memory."""
+
+
+@cache.command("stats")
+@click.option("--memory", "memory_path", type=click.Path(path_type=Path), default=None)
+def cache_stats(memory_path):
+    """Entries and size of the translation memory."""
+    from .memory import TranslationMemory, default_memory_path
+
+    mem = TranslationMemory(memory_path or default_memory_path())
+    st = mem.stats()
+    mem.close()
+    click.echo(f"{st.path}: {st.entries} sentences, {st.size_bytes / 1e6:.1f} MB")
+
+
+@cache.command("clear")
+@click.option("--memory", "memory_path", type=click.Path(path_type=Path), default=None)
+def cache_clear(memory_path):
+    """Delete every entry of the translation memory."""
+    from .memory import TranslationMemory, default_memory_path
+
+    mem = TranslationMemory(memory_path or default_memory_path())
+    n = mem.clear()
+    mem.close()
+    click.echo(f"removed {n} sentences from {mem.path}")
+
+
+class _Failed(Exception):
+    """Some files failed; each was already reported."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning user errors into one line and an exit code."""
+    from .errors import ZhenError
+
+    logging.basicConfig(format="zhen: %(levelname)s: %(message)s", level=logging.WARNING)
+    try:
+        cli.main(args=argv, prog_name="zhen", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("zhen: interrupted; finished outputs are complete, nothing partial was left",
+                   err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ZhenError as exc:
+        click.echo(f"zhen: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except _Failed as exc:
+        click.echo(f"zhen: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("zhen: interrupted; finished outputs are complete, nothing partial was left",
+                   err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(141)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Glossary term matching: longest first, variants, derived scripts, width, raw offsets."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.glossary import load_glossary
+from pipeline.model import Document, Paragraph, Sentence, SourceInfo, Term, TermKind
+from pipeline.terms import (
+    TermMatcher,
+    annotate_document,
+    build_matcher,
+    convert,
+    find_all,
+    fold_width,
+    match_terms,
+    normalize_form,
+    script_forms,
+)
+
+GLOSSARY = Path(__file__).resolve().parent.parent / "glossary" / "terms.tsv"
+
+TERMS = [
+    Term("indo-pacific", "印太", "Indo-Pacific"),
+    Term("indo-pacific-strategy", "印太战略", "Indo-Pacific Strategy"),
+    Term("us-japan-alliance", "美日同盟", "US-Japan alliance", variants=("日美同盟",)),
+    Term("new-golden-age", "新黄金时代", "New Golden Age"),
+    Term("gdp", "ＧＤＰ", "GDP", kind=TermKind.KEEP),
+    Term("takaichi", "高市", "Takaichi"),
+    Term("sanae-takaichi", "高市早苗", "Sanae Takaichi"),
+    Term("ab", "甲乙", "AB"),
+    Term("bcd", "乙丙丁", "BCD"),
+]
+MATCHER = build_matcher(TERMS)
+
+
+def found(text: str, matcher: TermMatcher = MATCHER) -> list[tuple[str, str]]:
+    return [(m.term_id, text[m.start : m.end]) for m in match_terms(matcher, text)]
+
+
+def test_opencc_converts_offline_with_bundled_data():
+    assert convert("s2t", "新黄金时代") == "新黃金時代"
+    assert convert("t2s", "美日同盟與印太戰略") == "美日同盟与印太战略"
+    assert {"新黃金時代", "新黄金时代"} <= script_forms("新黄金时代")
+
+
+def test_longest_match_wins():
+    assert found("推进印太战略。") == [("indo-pacific-strategy", "印太战略")]
+    assert found("印太地区与印太战略") == [
+        ("indo-pacific", "印太"),
+        ("indo-pacific-strategy", "印太战略"),
+    ]
+    assert found("高市早苗说，高市认为") == [
+        ("sanae-takaichi", "高市早苗"),
+        ("takaichi", "高市"),
+    ]
+
+
+def test_overlapping_candidates_resolve_to_the_longest():
+    # 甲乙 (0-2) and 乙丙丁 (1-4) overlap: the longer one wins even though it starts later.
+    assert found("甲乙丙丁") == [("bcd", "乙丙丁")]
+    # Equal lengths: the leftmost wins.
+    equal = build_matcher([Term("x", "甲乙", "X"), Term("y", "乙丙", "Y")])
+    assert found("甲乙丙", equal) == [("x", "甲乙")]
+
+
+def test_variants_match_under_their_entry():
+    assert found("日美同盟和美日同盟") == [
+        ("us-japan-alliance", "日美同盟"),
+        ("us-japan-alliance", "美日同盟"),
+    ]
+
+
+def test_traditional_forms_are_derived():
+    assert found("邁向新黃金時代") == [("new-golden-age", "新黃金時代")]
+    assert found("鞏固美日同盟與印太戰略") == [
+        ("us-japan-alliance", "美日同盟"),
+        ("indo-pacific-strategy", "印太戰略"),
+    ]
+    assert found("日美同盟") == [("us-japan-alliance", "日美同盟")]
+
+
+def test_simplified_text_matches_a_traditional_entry():
+    matcher = build_matcher([Term("new-golden-age", "新黃金時代", "New Golden Age")])
+    assert found("新黄金时代", matcher) == [("new-golden-age", "新黄金时代")]
+
+
+def test_full_width_entry_matches_half_width_text_and_back():
+    assert found("日本ＧＤＰ增长") == [("gdp", "ＧＤＰ")]
+    assert found("日本GDP增长") == [("gdp", "GDP")]
+    half = build_matcher([Term("gdp", "GDP", "GDP", kind=TermKind.KEEP)])
+    assert found("日本ＧＤＰ增长", half) == [("gdp", "ＧＤＰ")]
+
+
+def test_latin_forms_respect_word_boundaries():
+    half = build_matcher([Term("gdp", "GDP", "GDP", kind=TermKind.KEEP)])
+    assert found("GDPR规定", half) == []
+    assert found("XGDP", half) == []
+    assert found("(GDP)", half) == [("gdp", "GDP")]
+
+
+def test_offsets_index_the_raw_text():
+    text = "ＡＢＣ　据报道，美日同盟（ＧＤＰ）与印太战略"
+    for m in match_terms(MATCHER, text):
+        assert fold_width(text[m.start : m.end]) in MATCHER.forms
+    spans = [(m.start, m.end) for m in match_terms(MATCHER, text)]
+    assert spans == [(8, 12), (13, 16), (18, 22)]
+
+
+def test_fold_width_keeps_length_and_folds_compatibility_characters():
+    text = "ＧＤＰ　１２％ｶﬁ⽇本"
+    folded = fold_width(text)
+    assert len(folded) == len(text)
+    assert folded == "GDP 12%カﬁ日本"  # ﬁ would become two letters: left alone
+
+
+def test_normalize_form_folds_script_and_width():
+    assert normalize_form("新黃金時代") == "新黄金时代"
+    assert normalize_form("ＧＤＰ") == "GDP"
+
+
+def test_matching_is_per_sentence_and_never_crosses_a_boundary():
+    doc = Document(
+        id="d",
+        title="t",
+        source=SourceInfo("d.txt", "0" * 64, "utf-8"),
+        paragraphs=[Paragraph("p1", [Sentence("s1.1", "他谈到印"), Sentence("s1.2", "太战略。")])],
+    )
+    out = annotate_document(doc, MATCHER)
+    assert isinstance(out, Document)
+    assert [s.terms for s in out.sentences()] == [[], []]
+    assert found("他谈到印太战略。") == [("indo-pacific-strategy", "印太战略")]
+
+
+def test_annotate_document_fills_terms_and_leaves_input_alone():
+    sentence = Sentence("s1.1", "美日同盟与新黃金時代")
+    doc = Document(
+        id="d",
+        title="t",
+        source=SourceInfo("d.txt", "0" * 64, "utf-8"),
+        paragraphs=[Paragraph("p1", [sentence])],
+    )
+    out = annotate_document(doc, MATCHER)
+    assert [(m.term_id, m.start, m.end, m.status) for m in out.sentences()[0].terms] == [
+        ("us-japan-alliance", 0, 4, None),
+        ("new-golden-age", 5, 10, None),
+    ]
+    assert sorted(out.terms) == ["new-golden-age", "us-japan-alliance"]
+    assert sentence.terms == []  # the input is not mutated
+    paragraphs = annotate_document([Paragraph("p1", [sentence])], MATCHER)
+    assert paragraphs[0].sentences[0].terms == out.sentences()[0].terms
+
+
+def test_find_all_reports_overlapping_occurrences():
+    spans = [(m.term_id, m.start, m.end) for m in find_all(MATCHER, "印太战略")]
+    assert spans == [("indo-pacific", 0, 2), ("indo-pacific-strategy", 0, 4)]
+
+
+def test_typed_form_beats_derived_form_of_another_entry():
+    matcher = build_matcher(
+        [Term("a-simplified", "台湾", "Taiwan"), Term("b-traditional", "臺灣", "Taiwan (trad.)")]
+    )
+    assert found("臺灣", matcher) == [("b-traditional", "臺灣")]
+    assert found("台湾", matcher) == [("a-simplified", "台湾")]
+
+
+def test_from_glossary_uses_the_real_glossary():
+    matcher = TermMatcher.from_glossary(load_glossary(GLOSSARY))
+    assert found("高市早苗強調日美同盟", matcher) == [
+        ("sanae-takaichi", "高市早苗"),
+        ("us-japan-alliance", "日美同盟"),
+    ]
+
+
+def test_fast_on_thousands_of_terms_and_a_megabyte():
+    chars = [chr(c) for c in range(0x4E00, 0x4E00 + 400)]
+    terms = [
+        Term(f"t{i}", chars[i % 400] + chars[(i * 7) % 400] + chars[(i * 13) % 400], "x")
+        for i in range(3000)
+    ]
+    matcher = build_matcher(terms)
+    sentence = "".join(terms[k].zh + chars[k % 400] for k in range(0, 3000, 250))  # 48 chars
+    start = time.perf_counter()
+    total = sum(len(match_terms(matcher, sentence)) for _ in range(21_000))  # 1M characters
+    elapsed = time.perf_counter() - start
+    assert total >= 12 * 21_000
+    assert elapsed < 10, f"{elapsed:.1f}s for 1M characters"
+
+
+SAMPLE = "印太战略甲乙丙丁美日同盟新黃金時代ＧＤＰGDP高市早苗，。 "
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(SAMPLE), max_size=40))
+def test_matches_are_sorted_disjoint_and_known_forms(text):
+    matches = match_terms(MATCHER, text)
+    ends = [0]
+    for m in matches:
+        assert m.start >= ends[-1]
+        assert m.start < m.end
+        ends.append(m.end)
+        assert MATCHER.forms[fold_width(text[m.start : m.end])] == m.term_id
+    # Every form found anywhere is either matched or overlaps a longer/leftmost match.
+    chosen = [(m.start, m.end) for m in matches]
+    for m in find_all(MATCHER, text):
+        if (m.start, m.end) not in chosen and not fold_width(text[m.start : m.end]).isascii():
+            assert any(a < m.end and m.start < b and b - a >= m.end - m.start for a, b in chosen)
