@@ -53,7 +53,7 @@ browser:
 	else echo "no chromium (install Debian's chromium as root to run the browser test)"; fi
 
 test:
-	$(VENV)/bin/ruff check pipeline tests bench
+	$(VENV)/bin/ruff check .
 	$(ZHEN) glossary lint $(GLOSSARY)
 	$(VENV)/bin/python -m pytest -q
 

@@ -29,3 +29,43 @@ def tei_validator() -> Callable[..., None]:
         assert not problems, "invalid TEI:\n" + "\n".join(str(p) for p in problems)
 
     return check
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny synthetic .argosmodel (random weights), built once per test session."""
+    from pipeline.synth import build_synthetic_package
+
+    return build_synthetic_package(tmp_path_factory.mktemp("model") / "tiny.argosmodel", "tiny")
+
+
+@pytest.fixture
+def zhen_env(tmp_path) -> dict[str, str]:
+    """Environment for a `zhen` subprocess: cache, memory and Argos folders inside tmp_path."""
+    import os
+
+    env = dict(os.environ)
+    env.update(
+        ZHEN_CACHE_DIR=str(tmp_path / "cache"),
+        ZHEN_MEMORY=str(tmp_path / "cache" / "memory.sqlite3"),
+        ARGOS_PACKAGES_DIR=str(tmp_path / "argos-packages"),
+        XDG_DATA_HOME=str(tmp_path / "xdg-data"),
+        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+        XDG_CACHE_HOME=str(tmp_path / "xdg-cache"),
+    )
+    env.pop("ZHEN_MODEL", None)
+    return env
+
+
+def run_zhen(args, env, cwd=REPO, network=True, timeout=300):
+    """Run the zhen CLI in a subprocess (optionally with no network at all)."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "pipeline.cli", *map(str, args)]
+    if not network:
+        cmd = ["unshare", "-n", "--", *cmd]
+    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
