@@ -208,20 +208,25 @@ def install_package(spec: str) -> ArgosPackage:
 def _download_from_index(name: str) -> Path:
     """Download a package named in the argospm index; the only network access in zhen."""
     import socket
+    import urllib.error
+    import urllib.request
 
     from argostranslate import package as argos_package
+    from argostranslate import settings as argos_settings
 
-    socket.setdefaulttimeout(60)  # argostranslate's urlopen has none: never hang set-up
-    argos_package.update_package_index()
+    socket.setdefaulttimeout(60)  # argostranslate's own urlopen has no timeout
     try:
+        # Fetched here, not with argos_package.update_package_index(): offline, that one
+        # logs the error and get_available_packages() then recurses until RecursionError.
+        with urllib.request.urlopen(argos_settings.remote_package_index, timeout=60) as resp:
+            data = resp.read()
+        Path(argos_settings.local_package_index).write_bytes(data)
         available = argos_package.get_available_packages()
-    except Exception:
-        available = []
-    if not available:
+    except (OSError, urllib.error.URLError, ValueError) as exc:
         raise ModelError(
-            "cannot reach the argospm package index (offline?): download the "
+            f"cannot reach the argospm package index ({exc}): download the "
             ".argosmodel file elsewhere and run `zhen model install FILE.argosmodel`"
-        )
+        ) from None
     for candidate in available:
         code = f"translate-{candidate.from_code}_{candidate.to_code}"
         if name in (code, getattr(candidate, "code", None)):

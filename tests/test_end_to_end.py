@@ -191,3 +191,22 @@ def test_help_and_glossary_lint_do_not_load_ctranslate2(zhen_env):
     res = subprocess.run([sys.executable, "-c", code], env=zhen_env, cwd=REPO, capture_output=True,
                          text=True, timeout=120)
     assert res.stdout.strip().splitlines()[-1] == "False", res.stdout + res.stderr
+
+
+def test_model_install_list_and_use_by_name_offline(tmp_path, tiny_model, zhen_env):
+    needs_unshare()
+    installed = run_zhen(["model", "install", tiny_model], zhen_env, network=False)
+    assert installed.returncode == 0, installed.stderr
+    listed = run_zhen(["model", "list"], zhen_env, network=False)
+    assert "translate-zh_en-synthetic-tiny" in listed.stdout and "synthetic" in listed.stdout
+    # With one zh→en package installed, no --model is needed at all.
+    res = run_zhen(["translate", ARTICLE, "-o", tmp_path / "out"], zhen_env, network=False)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "out" / "unseen-article.tei.xml").is_file()
+
+
+def test_model_install_from_index_offline_fails_cleanly(zhen_env):
+    needs_unshare()
+    res = run_zhen(["model", "install", "translate-zh_en"], zhen_env, network=False)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert res.stderr.count("\n") == 1 and "FILE.argosmodel" in res.stderr
