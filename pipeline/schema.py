@@ -35,8 +35,9 @@ FETCH_COMMAND = "python -m pipeline.schema fetch"
 
 
 def schema_cache_dir() -> Path:
-    """The folder holding cached schemas: $ZHEN_CACHE_DIR/schemas or the user cache's."""
-    return paths.cache_dir() / "schemas"
+    """The folder holding cached schemas: $ZHEN_SCHEMA_DIR, else <zhen cache>/schemas."""
+    env = os.environ.get("ZHEN_SCHEMA_DIR")
+    return Path(env) if env else paths.cache_dir() / "schemas"
 
 
 def _sha256(path: Path) -> str:

@@ -10,6 +10,7 @@ docs/tei-format.md) are checked with lxml on every well-formed file.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import os
@@ -245,7 +246,27 @@ def _utf8_env() -> dict[str, str]:
 
 
 def check_invariants(path: Path, tree: etree._ElementTree) -> list[Problem]:
-    """zhen's own rules (docs/tei-format.md) that the TEI schema cannot express."""
+    """zhen's own rules (docs/tei-format.md) that the TEI schema cannot express.
+
+    A teiCorpus (`zhen corpus`) is checked document by document, plus ids across them.
+    """
+    root = tree.getroot()
+    if root.tag == f"{{{TEI_NS}}}teiCorpus":
+        problems = []
+        owner: dict[str, int] = {}
+        for n, tei in enumerate(root.findall("t:TEI", NS)):
+            doc = tei.get(XML_ID) or f"TEI #{n + 1}"
+            problems += [
+                Problem(q.path, q.line, f"document {doc}: {q.message}", q.kind)
+                for q in check_invariants(path, etree.ElementTree(_unprefixed(tei)))
+            ]
+            for el in tei.iter(etree.Element):
+                xid = el.get(XML_ID)
+                if xid is not None and owner.setdefault(xid, n) != n:
+                    problems.append(Problem(path, el.sourceline or 0,
+                                            f'xml:id "{xid}" is used by two documents',
+                                            "invariant"))
+        return problems
     problems: list[Problem] = []
 
     def add(el: etree._Element, message: str) -> None:
@@ -311,6 +332,22 @@ def check_invariants(path: Path, tree: etree._ElementTree) -> list[Problem]:
 
     _check_terms(ids, zh_div, en_div, zh_s, add)
     return problems
+
+
+def _unprefixed(tei: etree._Element) -> etree._Element:
+    """A copy of a corpus member with its "<doc id>." id and pointer prefix removed."""
+    prefix = (tei.get(XML_ID) or "") + "."
+    doc = copy.deepcopy(tei)
+    for el in doc.iter(etree.Element):
+        xid = el.get(XML_ID)
+        if xid and xid.startswith(prefix):
+            el.set(XML_ID, xid[len(prefix):])
+        for attr in POINTER_ATTRS:
+            value = el.get(attr)
+            if value:
+                el.set(attr, " ".join("#" + v[1 + len(prefix):] if v.startswith("#" + prefix)
+                                      else v for v in value.split()))
+    return doc
 
 
 def _check_lossless(zh_div: etree._Element, add) -> None:

@@ -47,8 +47,11 @@ def zhen_env(tmp_path) -> dict[str, str]:
     """Environment for a `zhen` subprocess: cache, memory and Argos folders inside tmp_path."""
     import os
 
+    from pipeline.schema import schema_cache_dir
+
     env = dict(os.environ)
     env.update(
+        ZHEN_SCHEMA_DIR=str(schema_cache_dir()),  # the schema `make setup` fetched
         ZHEN_CACHE_DIR=str(tmp_path / "cache"),
         ZHEN_MEMORY=str(tmp_path / "cache" / "memory.sqlite3"),
         ARGOS_PACKAGES_DIR=str(tmp_path / "argos-packages"),
