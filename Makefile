@@ -43,9 +43,11 @@ setup:
 	@$(MAKE) --no-print-directory browser
 	@$(VENV)/bin/python -m pipeline.setup_model
 
-# The reading view's test drives Debian's headless Chromium (skipped where it is absent).
+# The reading view's test drives Debian's headless Chromium (skipped where it is absent);
+# a CJK font makes its screenshots show the Chinese.
 browser:
-	@if command -v chromium >/dev/null 2>&1; then echo "chromium: present"; \
+	@if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  echo "chromium and a CJK font: present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	     chromium fonts-wqy-zenhei >/dev/null) \
