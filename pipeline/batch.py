@@ -1,35 +1,43 @@
 """Translate many input files in one process: read → segment → match → translate → TEI → write.
 
-Files are processed in windows so that sentences of several files (and of every paragraph)
-share decoder batches; the model is loaded once, and only if some sentence is not in the
-translation memory.
+Input is streamed: paragraphs are read, segmented and annotated as they come, gathered
+(from one file or several consecutive ones) into windows of about WINDOW_SENTENCES
+sentences that share decoder batches, and each translated window is stored in the
+translation memory and serialised at once (`TeiWriter`), so memory stays bounded however
+large a file is.  A file's TEI is written, atomically, as soon as its last paragraph is
+done.  A run killed at any point leaves complete outputs or none, and a rerun takes every
+window already translated from the memory.  The model is loaded once, and only if some
+sentence is not in the translation memory.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import logging
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .errors import ZhenError
+from .errors import InputError, ZhenError
 from .glossary import Glossary, load_glossary
 from .memory import TranslationMemory, memory_context
-from .model import Document, Provenance, Sentence
+from .model import Document, Paragraph, Provenance, Sentence, SourceInfo
 from .packages import ArgosPackage, resolve_package
-from .reader import read_text_file
-from .segment import segment_paragraphs
-from .tei import tei_bytes
-from .terms import TermMatcher, annotate_paragraphs
+from .reader import TextStream, display_name, read_text_file
+from .segment import segment_sentences
+from .tei import TeiWriter
+from .terms import TermMatcher, match_terms
 from .translate import DecodingOptions, Translator
-from .writer import write_atomic
+from .writer import atomic_output, output_error, prepare_output_folder
 
 log = logging.getLogger("zhen")
 
-WINDOW_SENTENCES = 2000  # sentences gathered from consecutive files before decoding
+# Sentences gathered before decoding: enough for full, length-sorted decoder batches; small
+# enough that a killed run loses little work (each window goes to the memory when decoded).
+WINDOW_SENTENCES = 500
 _HEADING_END = re.compile(r"[。！？；.!?;…：:，,]$")
 
 
@@ -59,18 +67,28 @@ def output_path(input_path: Path, out_dir: Path) -> Path:
     return Path(out_dir) / f"{Path(input_path).stem}.tei.xml"
 
 
+def make_paragraph(number: int, text: str, matcher: TermMatcher) -> Paragraph:
+    """Paragraph "p<number>": its sentences segmented and their glossary terms matched."""
+    return Paragraph(
+        id=f"p{number}",
+        sentences=[
+            Sentence(id=f"p{number}.s{n}", zh=zh, terms=match_terms(matcher, zh))
+            for n, zh in enumerate(segment_sentences(text), start=1)
+        ],
+    )
+
+
 def prepare_document(path: Path, matcher: TermMatcher, glossary: Glossary) -> Document:
-    """Read, segment and annotate one input file (no translation yet)."""
+    """Read, segment and annotate one whole input file (no translation yet)."""
     paragraphs, source = read_text_file(Path(path))
     if source.dropped_chars:
         log.warning("%s: dropped %d character(s) that XML 1.0 forbids", path, source.dropped_chars)
-    paras = segment_paragraphs(paragraphs)
-    paras = annotate_paragraphs(paras, matcher)
+    paras = [make_paragraph(n, text, matcher) for n, text in enumerate(paragraphs, start=1)]
     used = {o.term_id for p in paras for s in p.sentences for o in s.terms}
     by_id = {t.id: t for t in glossary.terms}
     return Document(
         id=Path(path).stem,
-        title=document_title(paragraphs, Path(path).stem),
+        title=document_title(paragraphs, display_name(Path(path).stem)),
         source=source,
         paragraphs=paras,
         terms={tid: by_id[tid] for tid in sorted(used)},
@@ -83,6 +101,21 @@ def document_title(paragraphs: list[str], fallback: str) -> str:
     if first and len(first) <= 80 and not _HEADING_END.search(first):
         return first
     return fallback
+
+
+@dataclass(eq=False)
+class _Job:
+    """One input file on its way through: read as a stream, its TEI spooled paragraph by
+    paragraph, written when its last paragraph is translated."""
+
+    result: FileResult
+    target: Path
+    writer: TeiWriter
+    title: str = ""
+    terms: set[str] = field(default_factory=set)
+    from_memory: int = 0
+    source: SourceInfo | None = None  # once the whole file has been read
+    waiting: int = 0  # paragraphs in the current window
 
 
 class BatchTranslator:
@@ -147,55 +180,141 @@ class BatchTranslator:
         keep_going: bool = False,
         show_progress: bool | None = None,
     ) -> BatchReport:
-        """Translate every input into out_dir/<stem>.tei.xml; see BatchReport for the outcome."""
+        """Translate every input into out_dir/<stem>.tei.xml; see BatchReport for the outcome.
+
+        Without keep_going the first failing input stops the run: the inputs before it
+        are finished, none after it is read, and the error is raised.
+        """
         from tqdm import tqdm
 
         report = BatchReport()
+        paths = self._plan(inputs, out_dir, report, keep_going)
+        prepare_output_folder(out_dir)
         disable = None if show_progress is None else not show_progress  # None: only on a TTY
         bar = tqdm(total=0, unit="sent", desc="translating", disable=disable, leave=False)
-        window: list[tuple[FileResult, Document]] = []
-        pending = 0
+        window: list[tuple[_Job, Paragraph]] = []
+        pending = 0  # sentences in the window
+        jobs: list[_Job] = []  # read, not yet written
         try:
-            for path in inputs:
+            for path in paths:
                 result = FileResult(Path(path))
                 report.files.append(result)
-                try:
-                    doc = prepare_document(result.input, self.matcher, self.glossary)
-                except ZhenError as exc:
-                    self._fail(result, exc, keep_going)
-                    continue
-                window.append((result, doc))
-                pending += len(doc.sentences())
-                bar.total += len(doc.sentences())
-                bar.refresh()
-                if pending >= WINDOW_SENTENCES:
-                    self._flush(window, out_dir, report, bar, keep_going)
-                    window, pending = [], 0
-            self._flush(window, out_dir, report, bar, keep_going)
+                job = _Job(result, output_path(path, out_dir), TeiWriter(out_dir))
+                jobs.append(job)
+                reading = self._read(job)
+                while True:
+                    try:
+                        para = next(reading)
+                    except StopIteration:
+                        break
+                    except ZhenError as exc:  # this input cannot be read
+                        window[:] = [(j, p) for j, p in window if j is not job]
+                        self._drop(job, jobs)
+                        pending = sum(len(p.sentences) for _, p in window)
+                        if not keep_going:  # finish the inputs before this one, then stop
+                            self._flush(window, jobs, report, bar, keep_going)
+                        self._fail(result, exc, keep_going)
+                        break
+                    window.append((job, para))
+                    pending += len(para.sentences)
+                    bar.total += len(para.sentences)
+                    if pending >= WINDOW_SENTENCES:
+                        self._flush(window, jobs, report, bar, keep_going)
+                        pending = 0
+                if job.source is not None and not job.waiting:  # all flushed already
+                    self._finish(job, jobs, keep_going)
+            self._flush(window, jobs, report, bar, keep_going)
         finally:
             bar.close()
+            for job in jobs:  # left unfinished by an exception
+                job.writer.close()
             if self._translator is not None:
                 report.decoder_calls = self._translator.decoder_calls
                 report.model_loaded = True
         return report
 
-    def _flush(self, window, out_dir, report: BatchReport, bar, keep_going: bool) -> None:
+    def _plan(self, inputs, out_dir, report: BatchReport, keep_going: bool) -> list[Path]:
+        """The inputs to translate: one file named twice is translated once; two files
+        that would be written to the same output are an error (the second would win)."""
+        planned: dict[Path, Path] = {}
+        for path in map(Path, inputs):
+            target = output_path(path, out_dir)
+            first = planned.setdefault(Path(os.path.abspath(target)), path)
+            if first is path or _same_file(first, path):
+                continue
+            exc = InputError(
+                f"{first} and {path} would both be written to {target}; rename one "
+                "or translate them into different folders"
+            )
+            report.files.append(FileResult(path, error=str(exc)))
+            self._fail(report.files[-1], exc, keep_going)
+        return list(planned.values())
+
+    def _read(self, job: _Job) -> Iterator[Paragraph]:
+        """The paragraphs of one input, segmented and annotated, read as a stream; sets
+        job.source at the end.  Raises ZhenError if the input cannot be read."""
+        stream = TextStream(job.result.input)
+        for number, text in enumerate(stream.paragraphs(), start=1):
+            if number == 1:
+                job.title = document_title([text], display_name(job.result.input.stem))
+            job.waiting += 1
+            yield make_paragraph(number, text, self.matcher)
+        job.source = stream.info()
+        if job.source.dropped_chars:
+            log.warning("%s: dropped %d character(s) that XML 1.0 forbids",
+                        job.result.input, job.source.dropped_chars)
+
+    def _flush(self, window, jobs, report: BatchReport, bar, keep_going: bool) -> None:
+        """Translate the window, spool each paragraph's TEI, write the files now complete.
+
+        The window is emptied (in place)."""
         if not window:
             return
-        sentences = [s for _, doc in window for s in doc.sentences()]
+        sentences = [s for _, para in window for s in para.sentences]
         report.sentences_translated += self.translate_sentences(sentences, bar.update)
-        for result, doc in window:
-            hits = sum(1 for s in doc.sentences() if s.from_memory)
-            doc.provenance = self.provenance(hits)
-            target = output_path(result.input, out_dir)
+        done, window[:] = list(window), []
+        for job, para in done:
+            job.waiting -= 1
+            if job not in jobs:
+                continue  # failed meanwhile
+            job.from_memory += sum(1 for s in para.sentences if s.from_memory)
+            job.terms.update(o.term_id for s in para.sentences for o in s.terms)
             try:
-                write_atomic(target, tei_bytes(doc))
-            except ZhenError as exc:
-                self._fail(result, exc, keep_going)
-                continue
-            result.output = target
-            result.sentences = len(doc.sentences())
-            result.from_memory = hits
+                job.writer.add(para)
+            except OSError as exc:  # a spool spilling to a full disk
+                self._drop(job, jobs)
+                self._fail(job.result, output_error(job.target, exc), keep_going)
+        for job in [j for j in jobs if j.source is not None and not j.waiting]:
+            self._finish(job, jobs, keep_going)
+
+    def _finish(self, job: _Job, jobs, keep_going: bool) -> None:
+        """Write a completely translated file's TEI (atomically) and forget the job."""
+        doc = Document(
+            id=job.result.input.stem,
+            title=job.title,
+            source=job.source,
+            provenance=self.provenance(job.from_memory),
+            terms={tid: self.terms[tid] for tid in sorted(job.terms)},
+        )
+        self._drop(job, jobs, close=False)
+        try:
+            with atomic_output(job.target) as fh:
+                job.writer.write(fh, doc)
+        except ZhenError as exc:
+            self._fail(job.result, exc, keep_going)
+            return
+        finally:
+            job.writer.close()
+        job.result.output = job.target
+        job.result.sentences = job.writer.sentences
+        job.result.from_memory = job.from_memory
+
+    @staticmethod
+    def _drop(job: _Job, jobs: list[_Job], close: bool = True) -> None:
+        if job in jobs:
+            jobs.remove(job)
+        if close:
+            job.writer.close()
 
     @staticmethod
     def _fail(result: FileResult, exc: ZhenError, keep_going: bool) -> None:
@@ -203,6 +322,13 @@ class BatchTranslator:
         if not keep_going:
             raise exc
         log.error("%s", exc)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def translate_files(

@@ -392,30 +392,58 @@ class _Failed(Exception):
     """Some files failed; each was already reported."""
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (temporary files removed)."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+INTERRUPTED = "zhen: interrupted; finished outputs are complete, nothing partial was left"
+_ESCAPES = {c: f"\\x{c:02x}" for c in range(32) if c != 9} | {10: "\\n", 13: "\\r"}
+
+
+def one_line(message: str) -> str:
+    """A message on one line: control characters (in a file name, say) shown escaped."""
+    return message.translate(_ESCAPES)
+
+
+class _OneLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return one_line(super().format(record))
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning user errors into one line and an exit code."""
+    """Entry point: run the CLI, turning user errors into one line and an exit code.
+
+    Ctrl-C (SIGINT) exits 130 and SIGTERM 143, after the clean-up every exception gets: an
+    output being written is removed, finished ones stay.  (SIGKILL cannot be caught; its
+    temporary file is removed by the next run in that folder.)
+    """
+    import signal
+
     from .errors import ZhenError
 
-    logging.basicConfig(format="zhen: %(levelname)s: %(message)s", level=logging.WARNING)
+    handler = logging.StreamHandler()
+    handler.setFormatter(_OneLineFormatter("zhen: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli.main(args=argv, prog_name="zhen", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("zhen: interrupted; finished outputs are complete, nothing partial was left",
-                   err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click wraps Ctrl-C in Abort
+        click.echo(INTERRUPTED, err=True)
+        terminated = isinstance(exc, _Terminated) or isinstance(exc.__cause__, _Terminated)
+        sys.exit(143 if terminated else 130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except ZhenError as exc:
-        click.echo(f"zhen: error: {exc}", err=True)
+        click.echo(f"zhen: error: {one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except _Failed as exc:
         click.echo(f"zhen: {exc}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        click.echo("zhen: interrupted; finished outputs are complete, nothing partial was left",
-                   err=True)
-        sys.exit(130)
     except BrokenPipeError:
         sys.exit(141)
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,30 +58,44 @@ def argos_packages_dir() -> Path:
     return Path(data_home) / "argos-translate" / "packages"
 
 
-def load_package(path: Path) -> ArgosPackage:
-    """Load and check an unpacked package directory; raise ModelError saying what is wrong."""
+REINSTALL = f"install it again (e.g. `zhen model install {DEFAULT_PACKAGE_NAME}`)"
+
+
+def load_package(path: Path, label: str | os.PathLike | None = None) -> ArgosPackage:
+    """Load and check an unpacked package directory; raise ModelError saying what is wrong.
+
+    Messages name `label` (the .argosmodel being unpacked) if given, else `path`.
+    """
     path = Path(path)
+    where = label or path
     meta_path = path / "metadata.json"
     if not meta_path.is_file():
-        raise ModelError(f"{path}: not an Argos package (no metadata.json)")
+        raise ModelError(
+            f"{where}: not an Argos package (no metadata.json); give an .argosmodel file, "
+            "an unpacked package folder or an installed package name"
+        )
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ModelError(f"{meta_path}: unreadable package metadata ({exc})") from None
+        raise ModelError(
+            f"{where}: unreadable package metadata (metadata.json: {exc}); {REINSTALL}"
+        ) from None
     if not isinstance(meta, dict):
-        raise ModelError(f"{meta_path}: package metadata is not a JSON object")
+        raise ModelError(f"{where}: package metadata is not a JSON object; {REINSTALL}")
     from_code, to_code = meta.get("from_code"), meta.get("to_code")
     if (from_code, to_code) != ("zh", "en"):
         raise ModelError(
-            f"{path}: package translates {from_code}→{to_code}, zhen needs zh→en; "
+            f"{where}: package translates {from_code}→{to_code}, zhen needs zh→en; "
             f"install one with `zhen model install {DEFAULT_PACKAGE_NAME}`"
         )
     if not (path / "model" / "model.bin").is_file():
-        raise ModelError(f"{path}: package has no CTranslate2 model (model/model.bin missing)")
+        raise ModelError(
+            f"{where}: package has no CTranslate2 model (model/model.bin missing); {REINSTALL}"
+        )
     if not (path / "sentencepiece.model").is_file():
         raise ModelError(
-            f"{path}: package has no sentencepiece.model; zhen supports SentencePiece "
-            "packages (all current zh→en Argos packages are)"
+            f"{where}: package has no sentencepiece.model; zhen supports SentencePiece "
+            f"packages (all current zh→en Argos packages are): {REINSTALL}"
         )
     # argostranslate parses the metadata the way Argos itself does (and checks it loads).
     from argostranslate.package import Package
@@ -88,7 +103,9 @@ def load_package(path: Path) -> ArgosPackage:
     try:
         pkg = Package(path)
     except Exception as exc:  # argostranslate raises bare Exceptions
-        raise ModelError(f"{path}: argostranslate cannot read this package ({exc})") from None
+        raise ModelError(
+            f"{where}: argostranslate cannot read this package ({exc}); {REINSTALL}"
+        ) from None
     return ArgosPackage(
         path=path,
         name=str(meta.get("code") or meta.get("package_name") or f"translate-{from_code}_{to_code}"),
@@ -106,11 +123,15 @@ def _safe_extract(archive: zipfile.ZipFile, dest: Path) -> Path:
     for info in archive.infolist():
         name = Path(info.filename)
         if name.is_absolute() or ".." in name.parts:
-            raise ModelError(f"unsafe path in package archive: {info.filename}")
+            raise ModelError(
+                f"unsafe path {info.filename!r} in the archive (it would be written outside "
+                "the package folder); refusing it: this is not a genuine Argos package"
+            )
         if name.parts:
             tops.add(name.parts[0])
     if len(tops) != 1:
-        raise ModelError("an .argosmodel must hold exactly one top-level folder")
+        raise ModelError("an .argosmodel must hold exactly one top-level folder; this is not "
+                         "an Argos package")
     archive.extractall(dest)
     return dest / tops.pop()
 
@@ -118,13 +139,23 @@ def _safe_extract(archive: zipfile.ZipFile, dest: Path) -> Path:
 def _unpack(archive_path: Path, dest_parent: Path) -> Path:
     """Unpack an .argosmodel into dest_parent atomically; return the package directory."""
     if not zipfile.is_zipfile(archive_path):
-        raise ModelError(f"{archive_path}: not an .argosmodel (not a zip archive)")
-    dest_parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest_parent))
+        raise ModelError(
+            f"{archive_path}: not an .argosmodel (not a zip archive, or a truncated "
+            f"download); {REINSTALL}"
+        )
+    try:
+        dest_parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest_parent))
+    except OSError as exc:
+        raise ModelError(f"{dest_parent}: cannot unpack the package here ({exc.strerror}); "
+                         "set ZHEN_CACHE_DIR to a writable folder") from None
     try:
         with zipfile.ZipFile(archive_path) as archive:
-            inner = _safe_extract(archive, tmp)
-        load_package(inner)  # refuse a broken package before it is installed
+            try:
+                inner = _safe_extract(archive, tmp)
+            except ModelError as exc:
+                raise ModelError(f"{archive_path}: {exc}") from None
+        load_package(inner, label=archive_path)  # refuse a broken package before it is installed
         final = dest_parent / inner.name
         try:
             os.rename(inner, final)
@@ -132,8 +163,11 @@ def _unpack(archive_path: Path, dest_parent: Path) -> Path:
             if not (final / "metadata.json").is_file():  # not a concurrent twin: a real failure
                 raise
         return final
-    except zipfile.BadZipFile as exc:
-        raise ModelError(f"{archive_path}: corrupt .argosmodel ({exc})") from None
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise ModelError(f"{archive_path}: corrupt .argosmodel ({exc}); {REINSTALL}") from None
+    except OSError as exc:
+        raise ModelError(f"{archive_path}: cannot unpack into {dest_parent} ({exc.strerror}); "
+                         "free some space or set ZHEN_CACHE_DIR to another folder") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -25,8 +25,11 @@ Characters that XML 1.0 forbids are removed and counted; nothing else is changed
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
@@ -145,33 +148,162 @@ def read_text_file(path: Path) -> tuple[list[str], SourceInfo]:
     """Read one input file; return its paragraphs and where they came from.
 
     Raise InputError for a missing or unreadable file, binary data, an unsupported
-    encoding, or a file without text.
+    encoding, or a file without text.  (`TextStream` reads the same in bounded memory.)
     """
     path = Path(path)
     name = str(path)
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file; check the path") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a folder, not a text file; give a .txt file") from None
-    except PermissionError:
-        raise InputError(f"{name}: permission denied; make the file readable") from None
     except OSError as exc:
-        raise InputError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+        raise _read_error(exc, name) from None
 
     text, encoding = decode_text(data, name)
     clean, dropped = strip_xml_forbidden(text)
     paragraphs = split_paragraphs(clean)
     if not paragraphs:
-        raise InputError(f"{name}: the file is empty (no text to translate)")
+        raise _empty(name)
     info = SourceInfo(
-        filename=path.name,
+        filename=display_name(path.name),
         sha256=hashlib.sha256(data).hexdigest(),
         encoding=encoding,
         dropped_chars=dropped,
     )
     return paragraphs, info
+
+
+class TextStream:
+    """An input file read paragraph by paragraph, holding one chunk and one line at a time.
+
+    Gives what `read_text_file` gives, for files of any size.  The encoding is decided
+    first: a file with a byte-order mark, or valid UTF-8 without NUL bytes, in one pass
+    over chunks; any other file by `decode_text` over its whole bytes (the legacy-encoding
+    cascade needs them; it also makes the refusal messages identical).  `paragraphs()`
+    then decodes the file chunk by chunk; `info()` is complete once it is exhausted.
+    """
+
+    CHUNK_BYTES = 1 << 20
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.name = str(path)
+        self._sha256: str | None = None
+        self._dropped = 0
+        self._whole: tuple[list[str], SourceInfo] | None = None
+        if not _is_regular_file(self.path):  # a pipe can be read only once: read it whole
+            self._whole = read_text_file(self.path)
+            self.encoding = self._whole[1].encoding
+        else:
+            self.encoding = self._detect()
+
+    def paragraphs(self) -> Iterator[str]:
+        """The non-blank lines, stripped, without XML-forbidden characters (counted)."""
+        if self._whole is not None:
+            yield from self._whole[0]
+            self._sha256, self._dropped = self._whole[1].sha256, self._whole[1].dropped_chars
+            return
+        digest = hashlib.sha256()
+        decoder = codecs.getincrementaldecoder(self.encoding)("strict")
+        carry: list[str] = []  # the start of a line that goes on in the next chunk
+        self._dropped, found = 0, False
+        with self._open() as fh:
+            while True:
+                try:
+                    chunk = fh.read(self.CHUNK_BYTES)
+                except OSError as exc:
+                    raise _read_error(exc, self.name) from None
+                digest.update(chunk)
+                try:
+                    text = decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError:
+                    raise InputError(
+                        f"{self.name}: the file changed while it was being read; run again"
+                    ) from None
+                clean, dropped = strip_xml_forbidden(text)
+                self._dropped += dropped
+                lines = _LINE_BREAK.split(clean)
+                rest = lines.pop() if chunk else None  # at end of file the last line is whole
+                if lines:
+                    lines[0] = "".join(carry) + lines[0]
+                    carry = []
+                if rest is not None:
+                    carry.append(rest)
+                for line in lines:
+                    if line.strip():
+                        found = True
+                        yield line.strip()
+                if not chunk:
+                    break
+        if not found:
+            raise _empty(self.name)
+        self._sha256 = digest.hexdigest()
+
+    def info(self) -> SourceInfo:
+        """Where the paragraphs came from (once `paragraphs()` is exhausted)."""
+        if self._sha256 is None:
+            raise RuntimeError("TextStream.info() before the paragraphs were read")
+        return SourceInfo(display_name(self.path.name), self._sha256, self.encoding,
+                          self._dropped)
+
+    def _open(self):
+        try:
+            return open(self.path, "rb")
+        except OSError as exc:
+            raise _read_error(exc, self.name) from None
+
+    def _detect(self) -> str:
+        with self._open() as fh:
+            head = fh.read(4)
+            codec = next((c for bom, c in _BOMS if head.startswith(bom)), None)
+            fh.seek(0)
+            decoder = codecs.getincrementaldecoder(codec or "utf-8")("strict")
+            chars = controls = 0
+            try:
+                while chunk := fh.read(self.CHUNK_BYTES):
+                    if codec is None and b"\x00" in chunk:
+                        raise ValueError("NUL byte")
+                    text = decoder.decode(chunk)
+                    chars += len(text)
+                    controls += len(_CONTROL.findall(text))
+                decoder.decode(b"", final=True)
+            except (UnicodeDecodeError, ValueError):
+                codec = "undecided"
+            except OSError as exc:
+                raise _read_error(exc, self.name) from None
+        if codec != "undecided" and controls <= _MAX_CONTROL_SHARE * chars:
+            return codec or "utf-8"
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise _read_error(exc, self.name) from None
+        return decode_text(data, self.name)[1]  # a legacy encoding, or the refusal
+
+
+def _is_regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return True  # let opening it report the problem
+
+
+def display_name(name: str) -> str:
+    """A file name as XML text: bytes that are not UTF-8 (which Python decodes to surrogate
+    escapes) and characters XML forbids (control characters are legal in names) → U+FFFD."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _XML_FORBIDDEN.sub("\ufffd", text)
+
+
+def _read_error(exc: OSError, name: str) -> InputError:
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"{name}: no such file; check the path")
+    if isinstance(exc, IsADirectoryError):
+        return InputError(f"{name}: is a folder, not a text file; give a .txt file")
+    if isinstance(exc, PermissionError):
+        return InputError(f"{name}: permission denied; make the file readable")
+    return InputError(f"{name}: cannot read the file ({exc.strerror or exc})")
+
+
+def _empty(name: str) -> InputError:
+    return InputError(f"{name}: the file is empty (no text to translate)")
 
 
 def _binary(name: str, offset: int) -> InputError:

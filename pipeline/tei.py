@@ -6,7 +6,10 @@ view uses, so an English side corrected by a translator in the TEI flows into th
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from lxml import etree
 
@@ -78,9 +81,7 @@ def build_tei(doc: Document) -> etree._ElementTree:
     root = etree.Element(_t("TEI"), nsmap=NSMAP)
     root.set(XML_LANG, "zh")
     _build_header(root, doc)
-    body = _sub(_sub(root, "text"), "body")
-    zh_div = _sub(body, "div", type="original", xml_lang="zh", xml_id="zh")
-    en_div = _sub(body, "div", type="translation", xml_lang="en", xml_id="en")
+    zh_div, en_div, link_grp = _build_body(root)
     links = []
     for para in doc.paragraphs:
         zp = _sub(zh_div, "p", xml_id=zh_id(para.id))
@@ -93,16 +94,28 @@ def build_tei(doc: Document) -> etree._ElementTree:
             if i < len(para.sentences) - 1:
                 es.tail = " "
             links.append(f"#{zh_id(s.id)} #{en_id(s.id)}")
-    link_grp = _sub(body, "linkGrp", type="translation")
     for target in links:
         _sub(link_grp, "link", target=target)
     return etree.ElementTree(root)
 
 
+def _build_body(root: etree._Element) -> tuple[etree._Element, ...]:
+    """text/body with the Chinese div, the English div and the linkGrp (returned, empty)."""
+    body = _sub(_sub(root, "text"), "body")
+    zh_div = _sub(body, "div", type="original", xml_lang="zh", xml_id="zh")
+    en_div = _sub(body, "div", type="translation", xml_lang="en", xml_id="en")
+    return zh_div, en_div, _sub(body, "linkGrp", type="translation")
+
+
 def tei_bytes(doc: Document) -> bytes:
     """Serialised TEI (UTF-8, with XML declaration, indented header)."""
     tree = build_tei(doc)
-    root = tree.getroot()
+    _layout(tree.getroot())
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+def _layout(root: etree._Element) -> None:
+    """Set the whitespace of a TEI tree: an indented header, one line per p, div and link."""
     etree.indent(root.find(_t("teiHeader")), space="  ", level=1)
     # No pretty_print: whitespace between Chinese `s` would change the paragraph text.
     # Line breaks go only where content is element-only (between p, div, link).
@@ -117,11 +130,130 @@ def tei_bytes(doc: Document) -> bytes:
         block.tail = "\n"
         for child in block:
             child.tail = "\n"
-    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+class TeiWriter:
+    """Write a document's TEI paragraph by paragraph in bounded memory: the bytes of tei_bytes.
+
+    The header comes first but depends on the whole document (sentences taken from the
+    translation memory, terms used), so each paragraph is serialised as it is added into
+    three spools (Chinese div, English div, links), kept in memory up to SPOOL_MEMORY bytes
+    each and beyond that in an anonymous temporary file in `spool_dir` (nothing is left
+    behind if the process dies).  `write` then streams header and spools to the output,
+    filling a skeleton that lxml serialises exactly as in tei_bytes.
+    """
+
+    SPOOL_MEMORY = 1 << 20
+    _TARGETS = ("zhen-zh", "zhen-en", "zhen-links")  # placeholder PIs, one per spool
+
+    def __init__(self, spool_dir: str | Path | None = None):
+        self._spools = [tempfile.SpooledTemporaryFile(self.SPOOL_MEMORY, dir=spool_dir)
+                        for _ in self._TARGETS]
+        self.paragraphs = 0
+        self.sentences = 0
+
+    def add(self, para: Paragraph) -> None:
+        """Serialise one paragraph (its sentences translated) into the spools."""
+        zh_spool, en_spool, link_spool = self._spools
+        zh_spool.write(_p_xml(para, english=False).encode("utf-8"))
+        en_spool.write(_p_xml(para, english=True).encode("utf-8"))
+        link_spool.write("".join(
+            _start("link", {"target": f"#{zh_id(s.id)} #{en_id(s.id)}"}, empty=True) + "\n"
+            for s in para.sentences
+        ).encode("utf-8"))
+        self.paragraphs += 1
+        self.sentences += len(para.sentences)
+
+    def write(self, out: BinaryIO, doc: Document) -> None:
+        """Write the whole TEI to `out`; `doc` gives the header (its paragraphs are ignored)."""
+        root = etree.Element(_t("TEI"), nsmap=NSMAP)
+        root.set(XML_LANG, "zh")
+        _build_header(root, doc, total=self.sentences)
+        blocks = _build_body(root)
+        filled = (self.paragraphs, self.paragraphs, self.sentences)
+        parts = []  # (placeholder bytes, spool) in document order
+        for block, target, spool, count in zip(blocks, self._TARGETS, self._spools, filled):
+            if count:  # an empty block stays an empty element, as in tei_bytes
+                block.append(etree.ProcessingInstruction(target))
+                parts.append((etree.tostring(block[0]) + b"\n", spool))
+        _layout(root)
+        rest = etree.tostring(etree.ElementTree(root), xml_declaration=True, encoding="UTF-8")
+        for mark, spool in parts:
+            head, found, rest = rest.partition(mark)
+            assert found, mark
+            out.write(head)
+            spool.seek(0)
+            shutil.copyfileobj(spool, out, 1 << 20)
+        out.write(rest)
+
+    def close(self) -> None:
+        """Discard the spools (a failing flush of their contents does not matter here)."""
+        for spool in self._spools:
+            try:
+                spool.close()
+            except OSError:
+                pass
+
+
+# Paragraphs are serialised by hand rather than through lxml nodes: libxml2 interns every
+# xml:id it sees in lxml's per-thread dictionary, which is never freed, so a tree per
+# paragraph would still grow memory with the size of the document.  These functions give
+# exactly libxml2's bytes (same attribute order, escaping and empty-element forms);
+# test_streamed_tei_is_byte_identical checks them against tei_bytes.
+
+
+def _p_xml(para: Paragraph, english: bool) -> str:
+    """A Chinese or English `p` with its `s` elements and a final line break."""
+    if english:
+        attrs = {"xml_id": en_id(para.id), "corresp": "#" + zh_id(para.id)}
+    else:
+        attrs = {"xml_id": zh_id(para.id)}
+    if not para.sentences:
+        return _start("p", attrs, empty=True) + "\n"
+    sentences = []
+    for s in para.sentences:
+        if english:
+            s_attrs = {"xml_id": en_id(s.id), "corresp": "#" + zh_id(s.id)}
+        else:
+            s_attrs = {"xml_id": zh_id(s.id)}
+        lead, terms = _inline_parts(s.en or "" if english else s.zh, s, english)
+        if not lead and not terms:
+            sentences.append(_start("s", s_attrs, empty=True))
+            continue
+        out = [_start("s", s_attrs), _escape_text(lead)]
+        for t_attrs, inner, tail in terms:
+            out += [_start("term", t_attrs), _escape_text(inner), "</term>", _escape_text(tail)]
+        sentences.append("".join(out) + "</s>")
+    return _start("p", attrs) + (" " if english else "").join(sentences) + "</p>\n"
+
+
+def _start(tag: str, attrs: dict[str, str], empty: bool = False) -> str:
+    names = {"xml_id": "xml:id", "xml_lang": "xml:lang"}
+    values = "".join(f' {names.get(k, k)}="{_escape_attr(v)}"' for k, v in attrs.items())
+    return f"<{tag}{values}{'/' if empty else ''}>"
+
+
+def _escape_text(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\r", "&#13;"))
+
+
+def _escape_attr(text: str) -> str:
+    return (_escape_text(text).replace('"', "&quot;").replace("\n", "&#10;")
+            .replace("\t", "&#9;"))
 
 
 def _inline_terms(el: etree._Element, text: str, s: Sentence, english: bool) -> None:
     """Set the text of an `s`, wrapping each term occurrence in a `term` element."""
+    lead, terms = _inline_parts(text, s, english)
+    el.text = lead or None
+    for attrs, inner, tail in terms:
+        _sub(el, "term", inner, **attrs).tail = tail or None
+
+
+def _inline_parts(text: str, s: Sentence, english: bool):
+    """The content of an `s`: (text before the first term, [(term attributes, term text,
+    text after it)…]), terms in order of their start."""
     spans = []
     for n, occ in enumerate(s.terms, start=1):
         tid = f"{zh_id(s.id)}.t{n}"
@@ -142,25 +274,23 @@ def _inline_terms(el: etree._Element, text: str, s: Sentence, english: bool) -> 
             attrs["ana"] = "#status." + status
         spans.append((start, end, attrs))
     spans.sort(key=lambda x: x[0])
-    pos, last = 0, None
-    el.text = ""
+    lead, terms, pos = "", [], 0
     for start, end, attrs in spans:
-        chunk = text[pos:start]
-        if last is None:
-            el.text += chunk
+        if terms:
+            terms[-1][2] += text[pos:start]
         else:
-            last.tail = (last.tail or "") + chunk
-        last = _sub(el, "term", text[start:end], **attrs)
+            lead += text[pos:start]
+        terms.append([attrs, text[start:end], ""])
         pos = end
-    if last is None:
-        el.text += text[pos:]
+    if terms:
+        terms[-1][2] += text[pos:]
     else:
-        last.tail = (last.tail or "") + text[pos:]
-    if el.text == "":
-        el.text = None
+        lead += text[pos:]
+    return lead, terms
 
 
-def _build_header(root: etree._Element, doc: Document) -> None:
+def _build_header(root: etree._Element, doc: Document, total: int | None = None) -> None:
+    """The teiHeader; `total` is the number of sentences (default: those of doc)."""
     prov = doc.provenance
     header = _sub(root, "teiHeader")
     fd = _sub(header, "fileDesc")
@@ -176,7 +306,8 @@ def _build_header(root: etree._Element, doc: Document) -> None:
     notes = []
     if prov.package_synthetic:
         notes.append(("mt-warning", SYNTHETIC_WARNING))
-    total = len(doc.sentences())
+    if total is None:
+        total = len(doc.sentences())
     notes.append((
         "translation-memory",
         f"{prov.sentences_from_memory} of {total} sentences were taken from the translation "

@@ -1,0 +1,63 @@
+"""Several zhen processes at once on overlapping inputs, into one output folder, sharing one
+cache (the .argosmodel is unpacked by whichever gets there first) and one translation
+memory: every process succeeds and every output is complete and valid."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.reader import read_text_file
+from pipeline.tei import read_tei
+from reliability.conftest import FAST, REPO, temp_files, write_corpus
+
+
+def assert_complete(out, inputs):
+    for source in inputs:
+        doc = read_tei(out / f"{source.stem}.tei.xml")
+        assert [p.zh for p in doc.paragraphs] == read_text_file(source)[0], source
+        assert all(s.en for s in doc.sentences()), source
+
+
+def test_two_processes_on_overlapping_inputs(zhen, tmp_path, tei_validator):
+    inputs = write_corpus(tmp_path / "in", 90)
+    out = tmp_path / "out"
+    first = zhen.start(*zhen.translate_args(*inputs[:60], out=out))
+    second = zhen.start(*zhen.translate_args(*inputs[30:], out=out))
+    results = [p.communicate(timeout=300) + (p.returncode,) for p in (first, second)]
+    for _, stderr, status in results:
+        assert status == 0, stderr
+        assert "Traceback" not in stderr
+    outputs = sorted(out.glob("*.tei.xml"))
+    assert [p.name for p in outputs] == [f"{p.stem}.tei.xml" for p in inputs]
+    assert temp_files(out) == []
+    assert_complete(out, inputs)
+    tei_validator(*outputs)
+
+
+def test_two_parallel_makes_in_one_project(zhen, tmp_path, tei_validator):
+    """The Makefile's own batch job, `make -j4` twice at the same time in one scratch copy
+    of the project: one zhen process per file, two of them for every file."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(REPO / "Makefile", project / "Makefile")
+    shutil.copytree(REPO / "glossary", project / "glossary")
+    inputs = write_corpus(project / "input", 8)
+    venv = sys.prefix
+    command = ["make", "-j4", f"VENV={venv}", f"MODEL={zhen.model}",
+               f"ZHEN_FLAGS=--quiet {' '.join(FAST)}"]
+    makes = [subprocess.Popen(command, cwd=project, env=zhen.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for make in makes:
+        _, stderr = make.communicate(timeout=300)
+        assert make.returncode == 0, stderr
+    outputs = sorted((project / "output").glob("*.tei.xml"))
+    assert len(outputs) == len(inputs)
+    assert temp_files(project / "output") == []
+    assert_complete(project / "output", inputs)
+    tei_validator(*outputs)
