@@ -24,6 +24,7 @@ from pipeline.errors import GlossaryError
 from pipeline.model import Term, TermKind
 from pipeline.terms import convert, fold_width, has_han, normalize_form
 
+MAX_FIELD = 1000  # characters in one field (as for TBX): a longer one is refused
 HEADER = ("id", "zh", "en", "kind", "variants", "note")
 VARIANT_SEP = "|"
 PREAMBLE = ""  # comments key: comment lines before the header
@@ -232,6 +233,11 @@ def _parse(text: str, path: str) -> _Parsed:
                 continue
             cols = (cols + [""] * len(HEADER))[: len(HEADER)]
         raw_id, zh, en, kind, variants, note = cols
+        long = [c for c, v in zip(HEADER, cols) if len(v) > MAX_FIELD]
+        if long:  # refused before any other check: those are not linear in a field's length
+            add(lineno, "error", "oversized-field",
+                f"{', '.join(long)} longer than {MAX_FIELD} characters; is this a glossary?")
+            continue
         for column, value in (("id", raw_id), ("kind", kind)):
             for code, message in field_problems(column, value):
                 add(lineno, "error", code, message)
