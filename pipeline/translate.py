@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from .errors import ModelError
 from .model import Sentence, Term, TermMatch, TermStatus
 from .packages import ArgosPackage
+from .reader import strip_xml_forbidden
 
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"(?<=[，、：；,;:])")
@@ -56,6 +57,21 @@ class DecodingOptions:
         return json.dumps(d, sort_keys=True)
 
 
+def thread_split(threads: int, batch_type: str = "examples") -> tuple[int, int]:
+    """(inter_threads, intra_threads) for `threads` cores (0: all available).
+
+    With token-bounded batches, one thread per batch and as many batches at once as cores:
+    at this model size CTranslate2 gains less from splitting one batch's matrices across
+    cores than from decoding batches side by side (bench/run.py, 2 cores: zhen ~1.35x
+    faster with 2 x 1 and 512-token batches than with 1 x 2 and 32-sentence batches, at
+    lower peak memory).  Every worker holds a batch's decoding state, so parallel workers
+    are used only when batches are bounded in tokens: a batch of 32 long sentences can
+    take 250 MB, and two of them at once overrun the memory budget.
+    """
+    cores = threads or available_cores()
+    return (cores, 1) if batch_type == "tokens" else (1, cores)
+
+
 def available_cores() -> int:
     """CPU cores this process may use."""
     try:
@@ -86,8 +102,9 @@ class SentencePieceTokenizer:
         return self.processor.encode(text, out_type=str)
 
     def decode(self, pieces: Sequence[str]) -> str:
-        # Not argostranslate's decode: it turns every "_" into a space.
-        return self.processor.decode_pieces(list(pieces))
+        # Not argostranslate's decode: it turns every "_" into a space.  Characters XML
+        # forbids (a model can emit control-character pieces) are dropped.
+        return strip_xml_forbidden(self.processor.decode_pieces(list(pieces)))[0]
 
     def decode_segments(self, pieces: Sequence[str], ends: Sequence[int]) -> str:
         """Decode, keeping a word boundary after each forced rendering (ending at `ends`).
@@ -131,14 +148,14 @@ class Translator:
 
         self.package = package
         self.options = options or DecodingOptions()
-        threads = self.options.threads or available_cores()
+        inter, intra = thread_split(self.options.threads, self.options.batch_type)
         try:
             self._ct2 = ctranslate2.Translator(
                 str(package.model_dir),
                 device="cpu",
                 compute_type=self.options.compute_type,
-                inter_threads=1,
-                intra_threads=threads,
+                inter_threads=inter,
+                intra_threads=intra,
             )
         except (RuntimeError, ValueError) as exc:
             raise ModelError(
@@ -162,18 +179,21 @@ class Translator:
     ) -> list[list[Hypothesis]]:
         """Decode token lists in length-sorted batches, each with its own length cap.
 
-        `progress` is called with the number of sources after each batch.
+        `progress` is called with the number of sources after each batch.  Every batch is
+        submitted at once (asynchronously), so that the translator's inter_threads workers
+        decode that many batches in parallel; results are read back in order.
         """
         opts = self.options
         order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
         results: list[list[Hypothesis]] = [[] for _ in sources]
+        submitted = []
         for batch in _batches(order, sources, opts.batch_size, opts.batch_type):
             src = [sources[i] for i in batch]
             pre = [self._prefix + (prefixes[i] if prefixes else []) for i in batch]
             longest_prefix = max(len(p) for p in pre)
             cap = int(max(len(s) for s in src) * opts.max_length_ratio) + opts.max_length_extra
             self.decoder_calls += 1
-            out = self._ct2.translate_batch(
+            pending = self._call_decoder(
                 src,
                 target_prefix=pre if longest_prefix else None,
                 beam_size=max(opts.beam_size, num_hypotheses),
@@ -181,7 +201,11 @@ class Translator:
                 max_decoding_length=cap + longest_prefix,
                 max_input_length=0,
                 return_attention=attention,
+                asynchronous=True,
             )
+            submitted.append((batch, pending))
+        for batch, pending in submitted:
+            out = [self._result(p) for p in pending]
             for i, res in zip(batch, out):
                 att = res.attention if attention else [None] * len(res.hypotheses)
                 hyps = []
@@ -197,6 +221,25 @@ class Translator:
             if progress:
                 progress(len(batch))
         return results
+
+    def _call_decoder(self, source, **kwargs):
+        try:
+            return self._ct2.translate_batch(source, **kwargs)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise self._broken(exc) from None
+
+    def _result(self, pending):
+        try:
+            return pending.result()
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise self._broken(exc) from None
+
+    def _broken(self, exc: Exception) -> ModelError:
+        """Damage that only shows when decoding (bad config, vocabulary not the model's)."""
+        return ModelError(
+            f"{self.package.path}: the model fails when translating ({exc}); the package is "
+            "damaged or incompatible: reinstall it with `zhen model install`"
+        )
 
     # -- sentences ----------------------------------------------------------------------
 

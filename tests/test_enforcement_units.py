@@ -89,3 +89,17 @@ def test_split_long_is_lossless_and_bounded():
     chunks = split_long(text, list, 100)  # one piece per character
     assert "".join(chunks) == text
     assert all(len(c) <= 100 for c in chunks)
+
+
+def test_decoded_english_never_holds_xml_forbidden_characters(tiny_model, tmp_path):
+    import zipfile
+
+    from pipeline.translate import SentencePieceTokenizer
+
+    with zipfile.ZipFile(tiny_model) as z:
+        z.extractall(tmp_path)
+    tok = SentencePieceTokenizer(str(next(tmp_path.glob("*/sentencepiece.model"))))
+    raw = tok.processor.decode_pieces(["<0x01>", "▁ok", "<0x0B>"])
+    assert "\x01" in raw  # the model can emit control bytes…
+    clean = tok.decode(["<0x01>", "▁ok", "<0x0B>"])
+    assert "ok" in clean and not any(ord(c) < 0x20 for c in clean)  # …the English never does

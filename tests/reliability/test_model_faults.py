@@ -125,8 +125,6 @@ def test_broken_package_is_one_clear_line(zhen, tmp_path, package_dir, source, c
 
 
 @pytest.mark.parametrize("case", list(LATE))
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="surfaces at the first translate_batch, uncaught (translate.py)")
 def test_damage_found_only_when_translating_is_one_clear_line(zhen, tmp_path, package_dir,
                                                               source, case):
     damage, _ = LATE[case]
