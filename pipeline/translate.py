@@ -62,11 +62,12 @@ def thread_split(threads: int, batch_type: str = "examples") -> tuple[int, int]:
 
     With token-bounded batches, one thread per batch and as many batches at once as cores:
     at this model size CTranslate2 gains less from splitting one batch's matrices across
-    cores than from decoding batches side by side (bench/run.py, 2 cores: zhen ~1.35x
-    faster with 2 x 1 and 512-token batches than with 1 x 2 and 32-sentence batches, at
-    lower peak memory).  Every worker holds a batch's decoding state, so parallel workers
-    are used only when batches are bounded in tokens: a batch of 32 long sentences can
-    take 250 MB, and two of them at once overrun the memory budget.
+    cores than from decoding batches side by side (bench/run.py, 2 cores, base model, 10
+    documents, median of 3: `--batch-type tokens --batch-size 256` as 2 x 1 took 40 s and
+    455 MB peak, the 32-sentence default as 1 x 2 53 s and 990 MB; 256-token batches as
+    1 x 2 took 89 s).  Every worker holds a batch's decoding state, so parallel workers are
+    used only when batches are bounded in tokens: 32-sentence batches as 2 x 1 took 50 s
+    and 1,330 MB.
     """
     cores = threads or available_cores()
     return (cores, 1) if batch_type == "tokens" else (1, cores)

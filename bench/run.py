@@ -1,0 +1,651 @@
+#!/usr/bin/env python3
+"""zhen throughput benchmark on the synthetic `base` model (see bench/README.md).
+
+One run prints one table: (a) raw CTranslate2 `translate_batch` (the floor), (b) `zhen
+translate` end to end with a fresh memory, (b') the same without glossary enforcement,
+(c) argostranslate's own translation path, (d) `zhen translate` again from (b)'s memory,
+then ratios against the issue's targets, a linearity check and a small table of decoder
+settings.  Every measurement runs in a subprocess of its own, so its peak RSS is its own
+(os.wait4).  Cached in bench/out/ (git-ignored): the model, the corpus, argos' venv.
+
+The argos worker runs this same file in argos' own venv, which has no zhen: at import, only
+the standard library is required (zhen's DecodingOptions defaults are read when present).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+MODEL = OUT / "base.argosmodel"
+CORPUS = OUT / "corpus"
+RUNS = OUT / "runs"
+ZHEN_CACHE = OUT / "zhen-cache"  # zhen unpacks the model here, not in the user cache
+ARGOS_VENV = OUT / "argos-venv"
+ARGOS_HOME = OUT / "argos-home"  # argostranslate's data, config, cache and packages
+SOURCES = [*sorted((ROOT / "input").glob("*.txt")), ROOT / "tests" / "data" / "unseen-article.txt"]
+ARGOS_VERSION = "1.11.0"
+TORCH_VERSION = "2.13.0"  # a CPU wheel of it lies on this machine's disk (see machine notes)
+DOC_CHARS = 1000  # characters per generated document
+SEED = 20240611
+
+# Same decoding options for every row: zhen's defaults ((c) can only share the beam size).
+try:
+    from pipeline.translate import DecodingOptions
+
+    _ZHEN = DecodingOptions()
+    BEAM, BATCH_SIZE, BATCH_TYPE = _ZHEN.beam_size, _ZHEN.batch_size, _ZHEN.batch_type
+    RATIO, EXTRA = _ZHEN.max_length_ratio, _ZHEN.max_length_extra  # cap: RATIO × input + EXTRA
+    COMPUTE_TYPE = _ZHEN.compute_type
+except ImportError:  # argos' venv (its worker gets the beam size from the environment)
+    BEAM, BATCH_SIZE, BATCH_TYPE, RATIO, EXTRA, COMPUTE_TYPE = 2, 32, "examples", 1.5, 10, "int8"
+TOK_BATCH = 256  # (b.tok): the token-bounded batches recommended by this bench
+
+# Chinese sentence ends for argos' regex splitter: a run of terminals plus closing quotes.
+ZH_SENTENCE = re.compile(r".+?(?:[。！？；…!?]+[”’」』）》)\]]*|$)", re.S)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def busy_cores(seconds: float = 1.0) -> float:
+    """Cores busy machine-wide over `seconds` (this harness idles meanwhile): the noise."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as fh:
+            vals = [int(v) for v in fh.readline().split()[1:]]
+        idle = vals[3] + vals[4]
+        return sum(vals[:8]) - idle, sum(vals[:8])
+
+    try:
+        b0, t0 = sample()
+        time.sleep(seconds)
+        b1, t1 = sample()
+    except OSError:
+        return float("nan")
+    return (b1 - b0) / max(t1 - t0, 1) * (os.cpu_count() or 1)
+
+
+@dataclass
+class Run:
+    """One measured subprocess."""
+
+    wall: float
+    rss_mb: float
+    rc: int
+    stdout: str
+    stderr: str
+    busy_before: float = float("nan")
+    cpu: float = float("nan")  # user + system seconds of the process
+
+    def json(self) -> dict:
+        return json.loads(self.stdout.strip().splitlines()[-1])
+
+
+def run_measured(cmd: list[str], env: dict | None = None) -> Run:
+    """Run cmd; wall time and the peak RSS of that one process (wait4's rusage)."""
+    busy = busy_cores()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(wall, usage.ru_maxrss / 1024, proc.returncode,
+                   out.read().decode(errors="replace"), err.read().decode(errors="replace"), busy,
+                   usage.ru_utime + usage.ru_stime)
+
+
+def worker_cmd(python: Path | str, name: str, args: dict) -> list[str]:
+    return [str(python), str(Path(__file__).resolve()), "--worker", name, json.dumps(args)]
+
+
+def zhen_env() -> dict:
+    env = dict(os.environ, ZHEN_CACHE_DIR=str(ZHEN_CACHE))
+    env.pop("ZHEN_MEMORY", None)
+    return env
+
+
+def zhen_cmd() -> list[str]:
+    script = Path(sys.executable).parent / "zhen"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "pipeline.cli"]
+
+
+def chars_of(files: list[Path]) -> int:
+    return sum(len(line.strip()) for f in files for line in f.read_text("utf-8").splitlines())
+
+
+def fail(run: Run, what: str) -> None:
+    if run.rc != 0:
+        sys.exit(f"bench: {what} failed (exit {run.rc}):\n{run.stderr[-3000:]}")
+
+
+# -- model and corpus ----------------------------------------------------------------------
+
+
+def ensure_model() -> Path:
+    if not MODEL.is_file():
+        log("building the synthetic base model (6+6 layers, d512, 32k vocabulary)")
+        from pipeline.synth import build_synthetic_package
+
+        build_synthetic_package(MODEL, size="base", seed=0)
+    return MODEL
+
+
+def package_dir(model: Path) -> Path:
+    """The unpacked package zhen uses for `model` (unpacked on first use)."""
+    os.environ["ZHEN_CACHE_DIR"] = str(ZHEN_CACHE)
+    from pipeline.packages import resolve_package
+
+    return resolve_package(str(model)).path
+
+
+_PAIRS = ("“”", "‘’", "《》", "（）", "「」", "『』", "()")
+_TERMINAL_TAIL = re.compile(r"[。！？；…!?.;]+[”’」』）》)]*$")
+
+
+def _balanced(text: str) -> bool:
+    return all(text.count(a) == text.count(b) for a, b in _PAIRS)
+
+
+def source_sentences() -> list[str]:
+    from pipeline.reader import read_text_file
+    from pipeline.segment import segment_sentences
+
+    found = []
+    for path in SOURCES:
+        paragraphs, _ = read_text_file(path)
+        for para in paragraphs:
+            found += [s.strip() for s in segment_sentences(para) if s.strip()]
+    return found
+
+
+def generate_corpus(n_docs: int, seed: int = SEED) -> list[Path]:
+    """n_docs documents of ~DOC_CHARS characters: the sample articles' clauses recombined.
+
+    Sentences keep the sources' clause counts and endings; every sentence is unique, so
+    the translation memory never hits within a run.  Deterministic for a seed.
+    """
+    rng = random.Random(seed)
+    clauses, counts, ends = [], [], []
+    for sent in source_sentences():
+        tail = _TERMINAL_TAIL.search(sent)
+        if not tail:  # a heading
+            continue
+        ends.append(tail.group())
+        parts = [p.strip("，") for p in re.split(r"(?<=，)", sent[: tail.start()])]
+        parts = [p for p in parts if p]
+        counts.append(len(parts))
+        clauses += [p for p in parts if _balanced(p)]
+    clauses = sorted(set(clauses))
+    short = [c for c in clauses if len(c) <= 20 and not re.search(r"[，。、：；“”]", c)]
+    seen: set[str] = set()
+
+    def sentence() -> str:
+        n = rng.choice(counts)
+        for tries in range(1000):
+            k = min(n + tries // 20, len(clauses))
+            text = "，".join(rng.sample(clauses, k)) + rng.choice(ends)
+            if text not in seen:
+                seen.add(text)
+                return text
+        raise RuntimeError("corpus generator ran out of unique sentences")
+
+    CORPUS.mkdir(parents=True, exist_ok=True)
+    files = []
+    for d in range(1, n_docs + 1):
+        heading = next((h for h in rng.sample(short, len(short)) if h not in seen), None)
+        lines = [heading] if heading else []
+        seen.add(heading or "")
+        size = len(heading or "")
+        while size < DOC_CHARS:
+            para = "".join(sentence() for _ in range(rng.randint(2, 5)))
+            lines.append(para)
+            size += len(para)
+        path = CORPUS / f"doc{d:03d}.txt"
+        text = "\n\n".join(lines) + "\n"
+        if not path.is_file() or path.read_text("utf-8") != text:
+            path.write_text(text, "utf-8")
+        files.append(path)
+    for stale in set(CORPUS.glob("doc*.txt")) - set(files):
+        stale.unlink()
+    return files
+
+
+# -- workers (run as subprocesses) ----------------------------------------------------------
+
+
+def _zhen_sentences(files: list[str]) -> list[str]:
+    """The sentences zhen decodes, as zhen reads and segments them."""
+    from pipeline.reader import read_text_file
+    from pipeline.segment import segment_paragraphs
+
+    out = []
+    for f in files:
+        paragraphs, _ = read_text_file(Path(f))
+        out += [s.zh for p in segment_paragraphs(paragraphs) for s in p.sentences]
+    return out
+
+
+def _thread_split(threads: int, batch_type: str = BATCH_TYPE) -> tuple[int, int]:
+    """(inter_threads, intra_threads) as zhen's Translator uses them."""
+    from pipeline import translate
+
+    split = getattr(translate, "thread_split", None)
+    if split is None:  # zhen before thread_split: one batch at a time on every core
+        return 1, threads or translate.available_cores()
+    try:
+        return split(threads, batch_type)
+    except TypeError:
+        return split(threads)
+
+
+def worker_floor(a: dict) -> dict:
+    """(a): one translate_batch over the pre-tokenised sentences; load and tokenising excluded."""
+    import ctranslate2
+    import sentencepiece as spm
+
+    sentences = _zhen_sentences(a["files"])
+    sp = spm.SentencePieceProcessor(model_file=str(Path(a["package"]) / "sentencepiece.model"))
+    tokens = [sp.encode(s, out_type=str) for s in sentences]
+    kind, size = a.get("batch_type", BATCH_TYPE), a.get("batch_size", BATCH_SIZE)
+    inter, intra = a.get("threads") or _thread_split(0, kind)
+    t0 = time.perf_counter()
+    model = ctranslate2.Translator(str(Path(a["package"]) / "model"), device="cpu",
+                                   compute_type=COMPUTE_TYPE, inter_threads=inter,
+                                   intra_threads=intra)
+    load = time.perf_counter() - t0
+    longest = max(len(t) for t in tokens)
+    t0 = time.perf_counter()
+    results = model.translate_batch(
+        tokens, beam_size=BEAM, max_batch_size=size, batch_type=kind,
+        max_decoding_length=int(longest * RATIO) + EXTRA, max_input_length=0,
+    )
+    seconds = time.perf_counter() - t0
+    out_lens = [len(r.hypotheses[0]) for r in results]
+    capped = sum(1 for t, n in zip(tokens, out_lens) if n >= int(len(t) * RATIO) + EXTRA)
+    return {
+        "sentences": len(sentences), "load": load, "seconds": seconds,
+        "in_tokens": sum(map(len, tokens)), "out_tokens": sum(out_lens),
+        "mean_ratio": statistics.mean(n / max(len(t), 1) for t, n in zip(tokens, out_lens)),
+        "capped": capped, "inter": inter, "intra": intra,
+    }
+
+
+def worker_argos(a: dict) -> dict:
+    """(c): argostranslate.translate on the installed package, a regex sentence splitter."""
+    t0 = time.perf_counter()
+    from argostranslate import package, translate
+
+    class RegexSentencizer:  # argos' own splitters download their models
+        def __init__(self, pkg):
+            self.pkg = pkg
+
+        def split_sentences(self, text: str) -> list[str]:
+            return [s for s in ZH_SENTENCE.findall(text) if s.strip()]
+
+    translate.MiniSBDSentencizer = translate.StanzaSentencizer = RegexSentencizer
+    translate.SpacySentencizerSmall = RegexSentencizer
+    imports = time.perf_counter() - t0
+    installed = Path(os.environ["ARGOS_PACKAGES_DIR"]) / a["package_name"]
+    if not (installed / "metadata.json").is_file():
+        package.install_from_path(Path(a["model"]))
+    t0 = time.perf_counter()
+    translation = translate.get_translation_from_codes("zh", "en")
+    translation.translate("今天。")  # loads the CTranslate2 model (lazily, on first use)
+    load = time.perf_counter() - t0
+    texts = ["\n".join(ln.strip() for ln in Path(f).read_text("utf-8").splitlines() if ln.strip())
+             for f in a["files"]]
+    sentences = sum(len(RegexSentencizer(None).split_sentences(p))
+                    for t in texts for p in t.split("\n"))
+    t0 = time.perf_counter()
+    out_chars = sum(len(translation.translate(t)) for t in texts)
+    seconds = time.perf_counter() - t0
+    import argostranslate.settings as st
+
+    return {"imports": imports, "load": load, "seconds": seconds, "sentences": sentences,
+            "out_chars": out_chars, "beam": st.beam_size, "inter": st.inter_threads,
+            "intra": st.intra_threads, "batch": st.batch_size, "compute": st.compute_type}
+
+
+WORKERS = {"floor": worker_floor, "argos": worker_argos}
+
+
+# -- argos' environment ----------------------------------------------------------------------
+
+
+def argos_python() -> tuple[Path | None, str]:
+    """argos' own venv with its full dependencies (stanza, torch, …); created on first use."""
+    py = ARGOS_VENV / "bin" / "python"
+    probe = [str(py), "-c", "import argostranslate.translate, ctranslate2, torch"]
+    env = argos_env(1, 1)
+    if py.exists() and subprocess.run(probe, env=env, capture_output=True).returncode == 0:
+        return py, ""
+    import ctranslate2
+
+    log(f"creating {ARGOS_VENV.relative_to(ROOT)}: argostranslate {ARGOS_VERSION} with its "
+        f"dependencies, torch {TORCH_VERSION} (first run only, ~1-2 min)")
+    install_log = OUT / "argos-install.log"
+    steps = [
+        [sys._base_executable, "-m", "venv", "--clear", str(ARGOS_VENV)],
+        [str(py), "-m", "pip", "install", "--quiet", f"torch=={TORCH_VERSION}"],
+        [str(py), "-m", "pip", "install", "--quiet", f"argostranslate=={ARGOS_VERSION}",
+         f"ctranslate2=={ctranslate2.__version__}"],  # the CTranslate2 zhen runs on
+    ]
+    with open(install_log, "w") as fh:
+        for step in steps:
+            if subprocess.run(step, stdout=fh, stderr=subprocess.STDOUT).returncode != 0:
+                tail = install_log.read_text().strip().splitlines()[-1:] or ["?"]
+                return None, f"`{' '.join(step[2:5])}` failed: {tail[0][:160]}"
+    if subprocess.run(probe, env=env, capture_output=True).returncode != 0:
+        return None, "argostranslate does not import in its venv (see bench/out/argos-install.log)"
+    return py, ""
+
+
+def argos_env(inter: int, intra: int) -> dict:
+    env = dict(os.environ)
+    for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
+                     ("XDG_CACHE_HOME", "cache"), ("ARGOS_PACKAGES_DIR", "packages")):
+        env[var] = str(ARGOS_HOME / sub)
+    env.update(ARGOS_BEAM_SIZE=str(BEAM), ARGOS_COMPUTE_TYPE=COMPUTE_TYPE,
+               ARGOS_DEVICE_TYPE="cpu", ARGOS_INTER_THREADS=str(inter),
+               ARGOS_INTRA_THREADS=str(intra), ARGOS_DEBUG="0")
+    return env
+
+
+# -- the benchmark ---------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    key: str
+    what: str
+    docs: int
+    chars: int
+    sentences: int
+    total: float  # seconds, whole process
+    work: float  # seconds, model load and start-up excluded
+    rss_mb: float
+    busy: float
+    cpu: float  # user + system seconds of the whole process
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sps(self) -> float:
+        return self.sentences / self.work
+
+    @property
+    def cps(self) -> float:
+        return self.chars / self.work
+
+
+def zhen_translate(files: list[Path], out: Path, memory: Path | None, *extra: str) -> Run:
+    if out.exists():
+        shutil.rmtree(out)
+    mem = ["--memory", str(memory)] if memory else ["--no-memory"]
+    cmd = [*zhen_cmd(), "translate", *map(str, files), "-o", str(out), "--model", str(MODEL),
+           *mem, *extra]
+    return run_measured(cmd, zhen_env())
+
+
+def fresh_memory(name: str) -> Path:
+    """An empty translation-memory path under bench/out/runs."""
+    path = RUNS / f"memory-{name}.sqlite3"
+    for f in RUNS.glob(path.name + "*"):
+        f.unlink()
+    return path
+
+
+def decoder_calls(run: Run) -> int:
+    """N of zhen's summary line `decoder calls: N` (-1 if absent)."""
+    m = re.search(r"decoder calls: (\d+)", run.stderr)
+    return int(m.group(1)) if m else -1
+
+
+def decoder_calls_of(row: Row) -> int:
+    m = re.search(r"decoder calls (-?\d+)", "; ".join(row.notes))
+    return int(m.group(1)) if m else -1
+
+
+def log_slope(points: list[tuple[float, float]]) -> float:
+    xs = [math.log(x) for x, _ in points]
+    ys = [math.log(y) for _, y in points]
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+# Decoder settings compared: threads ("1x": one worker on every core, "Nx": one worker per
+# core, one thread each, None: zhen's own split), batch type and size.
+GRID = [
+    (None, "examples", 32),
+    ("1x", "tokens", 1024),
+    ("Nx", "examples", 32),
+    ("Nx", "examples", 16),
+    ("Nx", "tokens", 256),
+    ("Nx", "tokens", 512),
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--docs", type=int, default=90,
+                    help="documents in the corpus, ~1,060 characters each [90]")
+    ap.add_argument("--subset", type=int, default=5, help="first N documents for (c), (b'), "
+                    "(b.tok) and the middle linearity point [5]")
+    ap.add_argument("--small", type=int, default=2,
+                    help="first N documents for the small linearity point [2]")
+    ap.add_argument("--grid-docs", type=int, default=3,
+                    help="first N documents for the decoder-settings table [3]")
+    ap.add_argument("--grid-reps", type=int, default=2)
+    ap.add_argument("--no-argos", action="store_true", help="skip (c)")
+    ap.add_argument("--no-grid", action="store_true", help="skip the decoder-settings table")
+    args = ap.parse_args()
+    started = time.perf_counter()
+    OUT.mkdir(parents=True, exist_ok=True)
+    RUNS.mkdir(exist_ok=True)
+    ensure_model()
+    pkg = package_dir(MODEL)
+    model_mb = sum(f.stat().st_size for f in (pkg / "model").iterdir()) / 2**20
+    files = generate_corpus(args.docs)
+    sub = files[: min(args.subset, len(files))]
+    small = files[: min(args.small, len(files))]
+    chars, sub_chars = chars_of(files), chars_of(sub)
+    n_sent = len(_zhen_sentences(list(map(str, files))))
+    sub_sent = len(_zhen_sentences(list(map(str, sub))))
+    log(f"corpus: {len(files)} documents, {chars:,} characters, {n_sent:,} sentences in "
+        f"{CORPUS.relative_to(ROOT)}")
+    from pipeline.translate import available_cores
+
+    cores = available_cores()
+    rows: dict[str, Row] = {}
+
+    def zhen_row(key: str, what: str, docs: list[Path], memory: Path | None, *extra: str) -> Row:
+        log(f"({key}) {what} on {len(docs)} documents")
+        r = zhen_translate(docs, RUNS / key, memory, *extra)
+        fail(r, f"({key}) zhen translate {' '.join(extra)}")
+        whole = docs is files
+        row = Row(key, what, len(docs), chars if whole else chars_of(docs),
+                  n_sent if whole else len(_zhen_sentences(list(map(str, docs)))),
+                  r.wall, r.wall - fixed, r.rss_mb, r.busy_before, r.cpu,
+                  [f"decoder calls {decoder_calls(r)}"])
+        rows[key] = row
+        return row
+
+    # Fixed cost of a zhen process (imports, glossary, model load): a one-sentence run.
+    tiny = RUNS / "tiny.txt"
+    tiny.write_text("今天天气很好。\n", "utf-8")
+    fixed_runs = []
+    for _ in range(3):
+        r = zhen_translate([tiny], RUNS / "tiny", None)
+        fail(r, "zhen translate (one sentence)")
+        fixed_runs.append(r.wall)
+    fixed = statistics.median(fixed_runs)
+    log(f"zhen start-up + model load + one sentence: {fixed:.2f} s (median of 3)")
+
+    log(f"(a) raw translate_batch on {len(files)} documents")
+    r = run_measured(worker_cmd(sys.executable, "floor",
+                                {"files": list(map(str, files)), "package": str(pkg)}))
+    fail(r, "(a)")
+    fa = r.json()
+    rows["a"] = Row("a", "CTranslate2 translate_batch", len(files), chars, n_sent, r.wall,
+                    fa["seconds"], r.rss_mb, r.busy_before, r.cpu,
+                    [f"load {fa['load']:.2f}s", f"threads {fa['inter']}x{fa['intra']}"])
+
+    memory = fresh_memory("b")
+    zhen_row("b", "zhen translate", files, memory)
+    d = zhen_row("d", "zhen translate, memory of (b)", files, memory)
+    d.work = d.total  # nothing to exclude: it loads no model
+    d_calls = decoder_calls_of(d)
+
+    zhen_row("b.sub", "zhen translate", sub, fresh_memory("sub"))
+    zhen_row("b'", "zhen translate --no-enforce", sub, fresh_memory("noenf"), "--no-enforce")
+    zhen_row("b.tok", f"zhen --batch-type tokens {TOK_BATCH}", sub, fresh_memory("tok"),
+             "--batch-type", "tokens", "--batch-size", str(TOK_BATCH))
+
+    argos_reason = "skipped (--no-argos)"
+    if not args.no_argos:
+        py, argos_reason = argos_python()
+        if py is not None:
+            log(f"(c) argostranslate.translate on {len(sub)} documents")
+            inter, intra = _thread_split(0)
+            r = run_measured(worker_cmd(py, "argos", {
+                "files": list(map(str, sub)), "model": str(MODEL), "package_name": pkg.name}),
+                argos_env(inter, intra))
+            if r.rc == 0:
+                fc = r.json()
+                rows["c"] = Row("c", "argostranslate.translate", len(sub), sub_chars, sub_sent,
+                                r.wall, fc["seconds"], r.rss_mb, r.busy_before, r.cpu, [
+                                    f"imports {fc['imports']:.1f}s, load {fc['load']:.1f}s",
+                                    f"regex splitter {fc['sentences']} sentences",
+                                    f"beam {fc['beam']}, batch {fc['batch']} tokens, threads "
+                                    f"{fc['inter']}x{fc['intra']}"])
+            else:
+                argos_reason = f"its worker failed: {r.stderr.strip().splitlines()[-1:]}"
+    if "c" not in rows:
+        log(f"(c) unavailable: {argos_reason}")
+
+    zhen_row("b.small", "zhen translate", small, fresh_memory("small"))
+    lin = [(rows[k].chars, rows[k].work) for k in ("b.small", "b.sub", "b")]
+
+    grid: dict[str, list[tuple[float, float]]] = {}
+    if not args.no_grid:
+        gfiles = list(map(str, files[: args.grid_docs]))
+        log(f"decoder settings on the first {len(gfiles)} documents")
+        for _ in range(args.grid_reps):
+            for split, kind, size in GRID:
+                threads = {"1x": (1, cores), "Nx": (cores, 1)}.get(split) or _thread_split(0, kind)
+                r = run_measured(worker_cmd(sys.executable, "floor", {
+                    "files": gfiles, "package": str(pkg), "threads": threads,
+                    "batch_type": kind, "batch_size": size}))
+                fail(r, "decoder settings")
+                key = f"{threads[0]} x {threads[1]}|{size} {kind}"
+                grid.setdefault(key, []).append((r.json()["seconds"], r.rss_mb))
+
+    # -- report ------------------------------------------------------------------------
+    print()
+    print(f"zhen benchmark: synthetic base model ({model_mb:.0f} MB int8), {cores} cores, "
+          f"beam {BEAM}, batch {BATCH_SIZE} {BATCH_TYPE}, cap {RATIO}x+{EXTRA}, {COMPUTE_TYPE}")
+    print(f"corpus: {len(files)} docs, {chars:,} chars, {n_sent:,} sentences; subset: first "
+          f"{len(sub)} docs, {sub_chars:,} chars, {sub_sent:,} sentences")
+    print(f"zhen fixed cost (start-up, model load, one sentence; median of 3): {fixed:.2f} s")
+    print()
+    head = (f"{'':10}{'what':30}{'docs':>5}{'chars':>9}{'total s':>9}{'excl. s':>9}"
+            f"{'sent/s':>8}{'char/s':>8}{'CPU s':>7}{'RSS MB':>8}{'busy':>6}  notes")
+    print(head)
+    print("-" * len(head))
+    for x in rows.values():
+        print(f"{'(' + x.key + ')':10}{x.what:30}{x.docs:5}{x.chars:9,}{x.total:9.1f}"
+              f"{x.work:9.1f}{x.sps:8.1f}{x.cps:8.0f}{x.cpu:7.0f}{x.rss_mb:8.0f}{x.busy:6.1f}  "
+              + "; ".join(x.notes))
+    if "c" not in rows:
+        print(f"{'(c)':10}argostranslate.translate: unavailable: {argos_reason}")
+    print("excl. s: (a) the translate_batch call, (c) its translate() calls, zhen rows the run "
+          "minus zhen's fixed cost;\nCPU s: user+system of the whole process; busy: cores "
+          "busy machine-wide just before the run (other users: noise)")
+    print()
+    print(f"output/input tokens (a): {fa['out_tokens'] / fa['in_tokens']:.2f} overall, "
+          f"{fa['mean_ratio']:.2f} mean per sentence; {fa['capped']} of {n_sent} sentences "
+          f"reached the cap ({RATIO}x+{EXTRA}); {fa['in_tokens'] / n_sent:.1f} source pieces "
+          f"per sentence, {fa['in_tokens'] / chars:.2f} per character")
+    print()
+    a, b = rows["a"], rows["b"]
+    print("targets:")
+    ba = b.cps / a.cps
+    print(f"  (b)/(a) throughput, load excluded: {ba:.2f}  (target >= 0.9)  {verdict(ba >= 0.9)}")
+    for k in ("b'", "b.tok"):
+        print(f"     ({k})/(a), first {len(sub)} docs vs (a): {rows[k].cps / a.cps:.2f}")
+    if "c" in rows:
+        c, bs = rows["c"], rows["b.sub"]
+        bc = bs.cps / c.cps
+        print(f"  (b)/(c) throughput on the same {len(sub)} docs, load excluded: {bc:.2f}; "
+              f"whole processes: {c.total / bs.total:.2f}  (target >= 3)  {verdict(bc >= 3)}")
+        noenf, tok = rows["b'"].cps / c.cps, rows["b.tok"].cps / c.cps
+        print(f"     (b')/(c): {noenf:.2f}, (b.tok)/(c): {tok:.2f}")
+    else:
+        print(f"  (b)/(c): (c) unavailable: {argos_reason}")
+    db = d.total / b.total
+    print(f"  (d)/(b) time: {db:.3f}, decoder calls {d_calls}  (target < 0.05 and 0 calls)  "
+          f"{verdict(db < 0.05 and d_calls == 0)}")
+    limit = model_mb + 400
+    print(f"  peak RSS vs model {model_mb:.0f} MB + 400 = {limit:.0f} MB: (b) {b.rss_mb:.0f} MB "
+          f"{verdict(b.rss_mb < limit)}; "
+          + ", ".join(f"({k}) {rows[k].rss_mb:.0f}" for k in ("b'", "b.tok", "d")))
+    slope = log_slope(lin)
+    pts = ", ".join(f"{c / 1000:.0f}k chars {t:.1f}s" for c, t in lin)
+    print(f"  linearity, zhen time excl. fixed cost: {pts}; log-log slope {slope:.2f}  "
+          f"(target 0.9-1.1)  {verdict(0.9 <= slope <= 1.1)}")
+    span = math.log10(lin[-1][0] / lin[0][0])
+    print(f"     1M characters not run: ~{lin[-1][1] / lin[-1][0] * 1e6 / 60:.0f} min at (b)'s "
+          f"rate; the sizes run span {span:.1f} decades instead")
+    if grid:
+        print()
+        gchars = chars_of(files[: args.grid_docs])
+        print(f"decoder settings: raw translate_batch (beam {BEAM}, no enforcement), first "
+              f"{args.grid_docs} docs ({gchars:,} chars), median of {args.grid_reps}; "
+              "own process each")
+        print(f"  {'inter x intra':15}{'batch':>14}{'s':>8}{'char/s':>8}{'speed':>7}{'RSS MB':>8}")
+        base_key = "{} x {}|{} {}".format(*_thread_split(0), BATCH_SIZE, BATCH_TYPE)
+        med = {k: statistics.median(t for t, _ in v) for k, v in grid.items()}
+        for k, t in med.items():
+            split, batch = k.split("|")
+            mark = "  zhen's default" if k == base_key else ""
+            print(f"  {split:15}{batch:>14}{t:8.2f}{gchars / t:8.0f}{med[base_key] / t:6.2f}x"
+                  f"{max(m for _, m in grid[k]):8.0f}{mark}")
+        rss = {k: max(m for _, m in v) for k, v in grid.items()}
+        lean = [k for k in med if rss[k] <= rss[base_key]]
+        best = min(lean, key=med.get)
+        print(f"  fastest at no more memory than the default: {best.replace('|', ', ')} "
+              f"({med[base_key] / med[best]:.2f}x, {rss[best]:.0f} MB vs {rss[base_key]:.0f})")
+    print()
+    print(f"bench: {time.perf_counter() - started:.0f} s in all")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--worker":
+        print(json.dumps(WORKERS[sys.argv[2]](json.loads(sys.argv[3]))))
+    else:
+        main()
