@@ -267,6 +267,9 @@ def glossary_suggest(files, limit, min_count, glossary_path):
     for c in found:
         click.echo(f"{c.score:.1f}\t{c.count}\t{c.documents}\t{c.text}\t{','.join(c.kinds)}\t"
                    f"{c.source}: {c.context}")
+    if len(found) < min(limit, 10) and min_count > 1:
+        click.echo(f"zhen: {len(found)} candidate(s): few expressions occur {min_count} times in "
+                   "these texts; --min-count 1 also lists those seen once", err=True)
 
 
 @glossary.command("import")

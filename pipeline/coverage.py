@@ -64,12 +64,18 @@ def coverage(
 
     TEI documents are matched again with the current glossary; an occurrence counts as
     compliant when the partner English sentence holds the rendering (one per occurrence).
+    A text whose paragraphs are those of one of the documents (an input given with its own
+    TEI) is counted once, through the document.
     """
+    documents = list(documents)
+    translated = {tuple(p.zh for p in doc.paragraphs) for doc in documents}
     matcher = TermMatcher.from_glossary(glossary)
     terms = {t.id: t for t in glossary.terms}
     table = {t.id: TermCoverage(t.id, t.zh, t.rendering) for t in glossary.terms}
     n_docs = 0
     for _name, paragraphs in texts:
+        if tuple(paragraphs) in translated:
+            continue
         n_docs += 1
         seen = set()
         for para in paragraphs:

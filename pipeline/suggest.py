@@ -7,7 +7,9 @@ Candidates come from three sources:
 * names: words jieba tags as person, place, organisation or other proper noun (nr, ns, nt, nz);
 * quoted phrases: text inside “…” 《…》 「…」 『…』, even if seen once.
 
-Function words are excluded by their tags, numbers and dates too, and single words that are
+Function words are excluded by their tags, numbers and dates too; a Latin-script word counts
+only when it looks like an acronym or a code (GDP, CPTPP, G7, 5G), so the ordinary words of
+an English sentence inside a Chinese text are not candidates; and single words that are
 common in general Chinese (low inverse document frequency in jieba's own table) are dropped.
 Every occurrence of every candidate is counted (in either script, any width), except those
 inside or cutting through a glossary term; a candidate nested in longer retained candidates is
@@ -40,6 +42,8 @@ _CLAUSE_PUNCT = re.compile(r"[，。！？；：,!?;]")
 _NUMERIC = re.compile(
     r"[\d０-９.．,，%％~～\-－/／年月日号点时分秒万亿千百十零〇一二三四五六七八九两]+"
 )
+# An acronym or code: two capitals (GDP, McKinsey), or letters and digits together (G7, 5G).
+_LATIN_TERM = re.compile(r"[A-Z][\w&.\-]*[A-Z0-9][\w&.\-]*|[A-Za-z]+\d\w*|\d+[A-Za-z]\w*", re.ASCII)
 _NAME_FLAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
 _WORD_FLAGS = frozenset({"n", "vn", "j", "l", "i", "eng", "an"}) | _NAME_FLAGS
 _HEAD_FLAGS = _WORD_FLAGS | {"v", "a", "b"}  # first word of a multi-word expression
@@ -115,7 +119,12 @@ def _collect(
         run: list[tuple[str, str]] = []  # words just before this one that can start a phrase
         for word, flag in _tokens(tokenizer, text):
             word_idf = idf.get(word, median)
-            if len(word) < 2 or _is_numeric(word) or flag not in _HEAD_FLAGS:
+            if (
+                len(word) < 2
+                or _is_numeric(word)
+                or flag not in _HEAD_FLAGS
+                or (flag == "eng" and not _LATIN_TERM.fullmatch(word))
+            ):
                 run = []
                 continue
             if flag in _NAME_FLAGS and word_idf >= GENERIC_IDF:

@@ -106,6 +106,17 @@ def test_coverage_reports_full_compliance_with_the_tiny_model(corpus):
     assert rare.split("\t")[3] == rare.split("\t")[6]  # occurrences == compliant
 
 
+def test_coverage_counts_an_input_given_with_its_tei_once(corpus):
+    _tmp, env, teis = corpus
+    alone = run_zhen(["glossary", "coverage", *teis], env)
+    both = run_zhen(["glossary", "coverage", ARTICLE, *teis], env)
+    assert both.returncode == 0, both.stderr
+    assert both.stdout == alone.stdout
+    with_text = run_zhen(["glossary", "coverage", ARTICLE], env)
+    rare = next(ln for ln in with_text.stdout.splitlines() if ln.startswith("rare-earths\t"))
+    assert int(rare.split("\t")[3]) > 0
+
+
 def test_suggest_lists_real_candidates_with_contexts(zhen_env):
     res = run_zhen(["glossary", "suggest", ARTICLE, "--limit", "15"], zhen_env)
     assert res.returncode == 0, res.stderr

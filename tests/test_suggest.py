@@ -119,3 +119,14 @@ def test_jieba_loads_quietly_and_without_network(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "2"
     assert result.stderr == ""
+
+
+def test_english_words_are_not_candidates_but_acronyms_are():
+    text = (
+        "Japan's defense budget has doubled in a decade. Some call it militarism; others call "
+        "it deterrence. 日本加入CPTPP后，CPTPP成员国的GDP合计占全球GDP的15%。"
+    )
+    found = {c.text for c in suggest_terms([("e.txt", text)], None, min_count=1)}
+    assert {"CPTPP", "GDP"} <= found
+    for word in ("call", "it", "Some", "Japan", "budget", "militarism", "in"):
+        assert word not in found
