@@ -49,11 +49,13 @@ try:
 
     _ZHEN = DecodingOptions()
     BEAM, BATCH_SIZE, BATCH_TYPE = _ZHEN.beam_size, _ZHEN.batch_size, _ZHEN.batch_type
+    _ZHEN_NBEST = _ZHEN.num_hypotheses
     RATIO, EXTRA = _ZHEN.max_length_ratio, _ZHEN.max_length_extra  # cap: RATIO × input + EXTRA
     COMPUTE_TYPE = _ZHEN.compute_type
 except ImportError:  # argos' venv (its worker gets the beam size from the environment)
-    BEAM, BATCH_SIZE, BATCH_TYPE, RATIO, EXTRA, COMPUTE_TYPE = 2, 32, "examples", 1.5, 10, "int8"
-TOK_BATCH = 256  # (b.tok): the token-bounded batches recommended by this bench
+    BEAM, BATCH_SIZE, BATCH_TYPE, RATIO, EXTRA, COMPUTE_TYPE = 2, 256, "tokens", 1.5, 10, "int8"
+    _ZHEN_NBEST = 4
+EX_BATCH = 32  # (b.ex): sentence-bounded batches, zhen's default before token batches
 
 # Chinese sentence ends for argos' regex splitter: a run of terminals plus closing quotes.
 ZH_SENTENCE = re.compile(r".+?(?:[。！？；…!?]+[”’」』）》)\]]*|$)", re.S)
@@ -454,8 +456,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--docs", type=int, default=90,
                     help="documents in the corpus, ~1,060 characters each [90]")
-    ap.add_argument("--subset", type=int, default=5, help="first N documents for (c), (b'), "
-                    "(b.tok) and the middle linearity point [5]")
+    ap.add_argument("--subset", type=int, default=5, help="first N documents for (c), "
+                    "(b.ex) and the middle linearity point [5]")
     ap.add_argument("--small", type=int, default=2,
                     help="first N documents for the small linearity point [2]")
     ap.add_argument("--grid-docs", type=int, default=3,
@@ -521,10 +523,10 @@ def main() -> None:
     d.work = d.total  # nothing to exclude: it loads no model
     d_calls = decoder_calls_of(d)
 
+    zhen_row("b'", "zhen translate --no-enforce", files, fresh_memory("noenf"), "--no-enforce")
     zhen_row("b.sub", "zhen translate", sub, fresh_memory("sub"))
-    zhen_row("b'", "zhen translate --no-enforce", sub, fresh_memory("noenf"), "--no-enforce")
-    zhen_row("b.tok", f"zhen --batch-type tokens {TOK_BATCH}", sub, fresh_memory("tok"),
-             "--batch-type", "tokens", "--batch-size", str(TOK_BATCH))
+    zhen_row("b.ex", f"zhen --batch-type examples {EX_BATCH}", sub, fresh_memory("ex"),
+             "--batch-type", "examples", "--batch-size", str(EX_BATCH))
 
     argos_reason = "skipped (--no-argos)"
     if not args.no_argos:
@@ -592,19 +594,27 @@ def main() -> None:
           f"reached the cap ({RATIO}x+{EXTRA}); {fa['in_tokens'] / n_sent:.1f} source pieces "
           f"per sentence, {fa['in_tokens'] / chars:.2f} per character")
     print()
-    a, b = rows["a"], rows["b"]
+    a, b, noenf = rows["a"], rows["b"], rows["b'"]
     print("targets:")
+    pa = noenf.cps / a.cps
+    print(f"  (b')/(a) pipeline overhead, zhen with the decoder work of (a) (--no-enforce), load "
+          f"excluded: {pa:.2f}  (target >= 0.9)  {verdict(pa >= 0.9)}")
     ba = b.cps / a.cps
-    print(f"  (b)/(a) throughput, load excluded: {ba:.2f}  (target >= 0.9)  {verdict(ba >= 0.9)}")
-    for k in ("b'", "b.tok"):
-        print(f"     ({k})/(a), first {len(sub)} docs vs (a): {rows[k].cps / a.cps:.2f}")
+    print(f"  (b)/(a) with glossary enforcement, load excluded: {ba:.2f}  (target >= 0.9)  "
+          f"{verdict(ba >= 0.9)}")
+    print(f"     extra decoder work, not pipeline overhead: each sentence with terms is decoded "
+          f"with beam {max(_ZHEN_NBEST, BEAM)} for its {_ZHEN_NBEST}-best list instead of beam "
+          f"{BEAM},\n     and once more per occurrence whose rendering is missing, with it "
+          "forced; the random model never writes a rendering, so that is every occurrence")
+    ex = rows["b.ex"]
+    print(f"     batches: (b.sub) {BATCH_SIZE} {BATCH_TYPE} {rows['b.sub'].cps:.0f} char/s, "
+          f"{rows['b.sub'].rss_mb:.0f} MB; (b.ex) {EX_BATCH} examples {ex.cps:.0f} char/s, "
+          f"{ex.rss_mb:.0f} MB")
     if "c" in rows:
         c, bs = rows["c"], rows["b.sub"]
         bc = bs.cps / c.cps
         print(f"  (b)/(c) throughput on the same {len(sub)} docs, load excluded: {bc:.2f}; "
               f"whole processes: {c.total / bs.total:.2f}  (target >= 3)  {verdict(bc >= 3)}")
-        noenf, tok = rows["b'"].cps / c.cps, rows["b.tok"].cps / c.cps
-        print(f"     (b')/(c): {noenf:.2f}, (b.tok)/(c): {tok:.2f}")
     else:
         print(f"  (b)/(c): (c) unavailable: {argos_reason}")
     db = d.total / b.total
@@ -613,7 +623,7 @@ def main() -> None:
     limit = model_mb + 400
     print(f"  peak RSS vs model {model_mb:.0f} MB + 400 = {limit:.0f} MB: (b) {b.rss_mb:.0f} MB "
           f"{verdict(b.rss_mb < limit)}; "
-          + ", ".join(f"({k}) {rows[k].rss_mb:.0f}" for k in ("b'", "b.tok", "d")))
+          + ", ".join(f"({k}) {rows[k].rss_mb:.0f}" for k in ("b'", "b.ex", "d")))
     slope = log_slope(lin)
     pts = ", ".join(f"{c / 1000:.0f}k chars {t:.1f}s" for c, t in lin)
     print(f"  linearity, zhen time excl. fixed cost: {pts}; log-log slope {slope:.2f}  "

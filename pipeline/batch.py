@@ -160,6 +160,7 @@ class BatchTranslator:
             pipeline_version=__version__,
             date=_dt.date.today().isoformat(),
             sentences_from_memory=from_memory,
+            glossary_enforcement=self.options.enforcement_summary(),
         )
 
     def translate_sentences(self, sentences: list[Sentence], progress=None) -> int:

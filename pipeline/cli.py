@@ -45,11 +45,12 @@ def cli() -> None:
                    "[default: $ZHEN_MODEL, else the installed zh→en package].")
 @_glossary_option
 @click.option("--beam-size", type=click.IntRange(1, 16), default=2, show_default=True)
-@click.option("--num-hypotheses", type=click.IntRange(1, 16), default=4, show_default=True,
-              help="n-best hypotheses searched for glossary renderings.")
-@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True,
-              help="Sentences (or tokens with --batch-type tokens) per decoder batch.")
-@click.option("--batch-type", type=click.Choice(["examples", "tokens"]), default="examples",
+@click.option("--num-hypotheses", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="n-best hypotheses searched for glossary renderings (above the beam size "
+                   "it widens the beam of sentences with terms).")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
+              help="Source tokens (or sentences with --batch-type examples) per decoder batch.")
+@click.option("--batch-type", type=click.Choice(["tokens", "examples"]), default="tokens",
               show_default=True)
 @click.option("--threads", type=click.IntRange(0), default=0, show_default=True,
               help="CPU threads for decoding (0: all cores).")

@@ -109,6 +109,7 @@ class Provenance:
     pipeline_version: str = ""
     date: str = ""  # ISO 8601 date of the run
     sentences_from_memory: int = 0
+    glossary_enforcement: str = ""  # how renderings were enforced, e.g. "off"
 
 
 @dataclass

@@ -32,6 +32,10 @@ NSMAP = {None: TEI_NS}
 XML_ID = f"{{{XML_NS}}}id"
 XML_LANG = f"{{{XML_NS}}}lang"
 
+# The parts of the model package's <desc> in the header, "; "-separated.
+SYNTHETIC_DESC = "SYNTHETIC model with random weights"
+_DESC_KEYS = ("beam size", "compute type", "glossary enforcement")
+
 STATUS_DESCRIPTIONS = {
     TermStatus.MODEL: "The approved rendering was in the model's own best translation.",
     TermStatus.ENFORCED: "The approved rendering was obtained by zhen: an n-best hypothesis "
@@ -338,10 +342,12 @@ def _build_header(root: etree._Element, doc: Document, total: int | None = None)
     app = _sub(app_info, "application", ident=_ident(prov.package_name or "none"),
                version=prov.package_version or "0")
     _sub(app, "label", f"Argos Translate package {prov.package_name}")
-    desc = f"beam size {prov.beam_size}; compute type {prov.compute_type}"
+    desc = [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
+    if prov.glossary_enforcement:
+        desc.append(f"glossary enforcement {prov.glossary_enforcement}")
     if prov.package_synthetic:
-        desc += "; SYNTHETIC model with random weights"
-    _sub(app, "desc", desc)
+        desc.append(SYNTHETIC_DESC)
+    _sub(app, "desc", "; ".join(desc))
 
     cd = _sub(ed, "classDecl")
     tax = _sub(cd, "taxonomy", xml_id="zhen.term-status")
@@ -420,21 +426,25 @@ def parse_tei(root: etree._Element, name: str = "") -> Document:
                          namespaces=ns)
     pkg_label = pkg_app[0].findtext(_t("label")) if pkg_app else ""
     pkg_desc = (pkg_app[0].findtext(_t("desc")) or "") if pkg_app else ""
-    beam = pkg_desc.split(";")[0].replace("beam size", "").strip()
-    compute = pkg_desc.split(";")[1].replace("compute type", "").strip() if ";" in pkg_desc else ""
+    desc = {}
+    for part in pkg_desc.split(";"):
+        key = next((k for k in _DESC_KEYS if part.strip().startswith(k)), part.strip())
+        desc[key] = part.strip()[len(key):].strip()
+    beam = desc.get("beam size", "")
     gl = "t:teiHeader/t:encodingDesc/t:classDecl/t:taxonomy[@xml:id='zhen.glossary']"
     prov = Provenance(
         package_name=(pkg_label or "").replace("Argos Translate package ", ""),
         package_version=pkg_app[0].get("version", "") if pkg_app else "",
-        package_synthetic="SYNTHETIC" in pkg_desc,
+        package_synthetic=SYNTHETIC_DESC in desc,
         ctranslate2_version=first(f"{apps}[@ident='ctranslate2']/@version"),
         beam_size=int(beam) if beam.isdigit() else 0,
-        compute_type=compute,
+        compute_type=desc.get("compute type", ""),
         glossary_path=first(f"{gl}/t:bibl/t:idno[@type='filename']/text()"),
         glossary_sha256=first(f"{gl}/t:bibl/t:idno[@type='sha256']/text()"),
         pipeline_version=first(f"{apps}[@ident='zhen']/@version"),
         date=first("t:teiHeader/t:revisionDesc/t:change/@when"),
         sentences_from_memory=int(memory) if memory.isdigit() else 0,
+        glossary_enforcement=desc.get("glossary enforcement", ""),
     )
     terms: dict[str, Term] = {}
     for cat in root.xpath(f"{gl}/t:category", namespaces=ns):

@@ -36,16 +36,26 @@ class DecodingOptions:
     """Everything that changes what the decoder outputs, plus how it runs."""
 
     beam_size: int = 2
-    num_hypotheses: int = 4  # n-best size searched for glossary renderings
+    # n-best size searched for glossary renderings; the beam's own hypotheses by default,
+    # so sentences with terms cost no wider search (and keep the declared beam size).
+    num_hypotheses: int = 2
     max_length_ratio: float = 1.5  # output tokens ≤ ratio × input tokens + max_length_extra
     max_length_extra: int = 10
     max_repeats: int = 3  # an n-gram repeated this often in a row is cut (runaway guard)
     enforce_terms: bool = True
     # How it runs: does not change the output, so not part of the memory key.
-    batch_size: int = 32
-    batch_type: str = "examples"  # or "tokens"
+    batch_size: int = 256  # source tokens per batch (or sentences with batch_type "examples")
+    batch_type: str = "tokens"  # or "examples"
     threads: int = 0  # 0: all available cores
     compute_type: str = "int8"
+
+    def enforcement_summary(self) -> str:
+        """How glossary renderings are enforced, for the TEI header."""
+        if not self.enforce_terms:
+            return "off"
+        n = max(1, self.num_hypotheses)
+        return (f"{n}-best list (beam {max(self.beam_size, n)}) searched, "
+                "else the rendering forced as a target prefix")
 
     def output_key(self) -> str:
         """The options that determine the output, as a stable string."""
@@ -57,7 +67,7 @@ class DecodingOptions:
         return json.dumps(d, sort_keys=True)
 
 
-def thread_split(threads: int, batch_type: str = "examples") -> tuple[int, int]:
+def thread_split(threads: int, batch_type: str = "tokens") -> tuple[int, int]:
     """(inter_threads, intra_threads) for `threads` cores (0: all available).
 
     With token-bounded batches, one thread per batch and as many batches at once as cores:
@@ -138,6 +148,7 @@ class _Job:
     hyps: list[Hypothesis] = field(default_factory=list)
     best: Hypothesis | None = None
     forced: int = 0  # length of the token prefix already fixed
+    allowance: int = 0  # pieces of the renderings forced so far (added to the length cap)
     ends: list[int] = field(default_factory=list)  # token positions where a forced rendering ends
 
 
@@ -177,10 +188,14 @@ class Translator:
         num_hypotheses: int = 1,
         attention: bool = False,
         progress: Callable[[int], None] | None = None,
+        allowances: list[int] | None = None,
     ) -> list[list[Hypothesis]]:
         """Decode token lists in length-sorted batches, each with its own length cap.
 
-        `progress` is called with the number of sources after each batch.  Every batch is
+        The cap holds for the whole output, forced prefix included: max_length_ratio × the
+        longest source of the batch + max_length_extra, plus `allowances[i]` tokens (the
+        pieces of renderings forced into source i's prefix, which may be longer than the
+        model's own words).  `progress` is called with the number of sources after each batch.  Every batch is
         submitted at once (asynchronously), so that the translator's inter_threads workers
         decode that many batches in parallel; results are read back in order.
         """
@@ -193,13 +208,14 @@ class Translator:
             pre = [self._prefix + (prefixes[i] if prefixes else []) for i in batch]
             longest_prefix = max(len(p) for p in pre)
             cap = int(max(len(s) for s in src) * opts.max_length_ratio) + opts.max_length_extra
+            cap += max(allowances[i] for i in batch) if allowances else 0
             self.decoder_calls += 1
             pending = self._call_decoder(
                 src,
                 target_prefix=pre if longest_prefix else None,
                 beam_size=max(opts.beam_size, num_hypotheses),
                 num_hypotheses=num_hypotheses,
-                max_decoding_length=cap + longest_prefix,
+                max_decoding_length=max(cap, longest_prefix + 1),
                 max_input_length=0,
                 return_attention=attention,
                 asynchronous=True,
@@ -314,7 +330,10 @@ class Translator:
             redo = [(j, p) for j, p in zip(todo, prefixes) if p is not None]
             if not redo:
                 continue
-            decoded = self.decode([j.source for j, _ in redo], [p for _, p in redo], 1, True)
+            decoded = self.decode(
+                [j.source for j, _ in redo], [p for _, p in redo], 1, True,
+                allowances=[j.allowance for j, _ in redo],
+            )
             for (job, prefix), hyps in zip(redo, decoded):
                 job.best = hyps[0]
                 job.forced = len(prefix)
@@ -325,7 +344,10 @@ class Translator:
             locate_renderings(job.sentence, terms, TermStatus.ENFORCED, model_text)
 
     def _forced_prefix(self, job: _Job, occ: TermMatch, terms: dict[str, Term]) -> list[str] | None:
-        """Best hypothesis up to where `occ` belongs, then its rendering; None if not needed."""
+        """Best hypothesis up to where `occ` belongs, then its rendering; None if not needed.
+
+        Adds the rendering's pieces to the job's length allowance.
+        """
         rendering = terms[occ.term_id].rendering
         best = job.best
         current = self.tokenizer.decode(best.tokens[: job.forced])
@@ -337,7 +359,9 @@ class Translator:
         pos = min(max(pos, job.forced), len(best.tokens))
         if pos == 0:
             rendering = rendering[:1].upper() + rendering[1:]
-        return best.tokens[:pos] + self.tokenizer.pieces(rendering)
+        forced = self.tokenizer.pieces(rendering)
+        job.allowance += len(forced)
+        return best.tokens[:pos] + forced
 
 
 def split_long(text: str, pieces: Callable[[str], list[str]], limit: int) -> list[str]:

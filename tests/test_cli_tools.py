@@ -167,3 +167,14 @@ def test_cache_stats_and_clear(corpus):
     cleared = run_zhen(["cache", "clear"], env)
     assert cleared.returncode == 0 and "removed" in cleared.stdout
     assert " 0 sentences" in run_zhen(["cache", "stats"], env).stdout
+
+
+def test_translate_option_defaults_are_the_library_defaults():
+    from pipeline.cli import translate
+    from pipeline.translate import DecodingOptions
+
+    cli_defaults = {p.name: p.default for p in translate.params}
+    library = DecodingOptions()
+    for name in ("beam_size", "num_hypotheses", "batch_size", "batch_type", "threads",
+                 "compute_type", "max_length_ratio"):
+        assert cli_defaults[name] == getattr(library, name), name

@@ -95,6 +95,17 @@ def test_header_is_honest_about_the_synthetic_model(translated):
     assert load_glossary(GLOSSARY).sha256 in xml
 
 
+def test_header_says_how_the_glossary_was_enforced(translated, tmp_path, tiny_model, zhen_env):
+    path, _ = translated
+    prov = read_tei(path).provenance
+    assert (prov.beam_size, prov.compute_type, prov.package_synthetic) == (2, "int8", True)
+    assert prov.glossary_enforcement.startswith("2-best list (beam 2) searched")
+    res = run_zhen(["translate", ARTICLE, "-o", tmp_path / "off", "--model", tiny_model,
+                    "--no-enforce", "--num-hypotheses", "4"], zhen_env)
+    assert res.returncode == 0, res.stderr
+    assert read_tei(tmp_path / "off" / path.name).provenance.glossary_enforcement == "off"
+
+
 def test_same_article_in_gbk_or_bom_crlf_gives_the_same_chinese_side(tmp_path, tiny_model,
                                                                    zhen_env):
     text = ARTICLE.read_text(encoding="utf-8")

@@ -103,3 +103,23 @@ def test_decoded_english_never_holds_xml_forbidden_characters(tiny_model, tmp_pa
     assert "\x01" in raw  # the model can emit control bytes…
     clean = tok.decode(["<0x01>", "▁ok", "<0x0B>"])
     assert "ok" in clean and not any(ord(c) < 0x20 for c in clean)  # …the English never does
+
+
+def test_length_cap_holds_for_the_whole_output_forced_prefix_included(tiny_model, tmp_path,
+                                                                      monkeypatch):
+    from pipeline.packages import resolve_package
+    from pipeline.translate import DecodingOptions, Translator
+
+    monkeypatch.setenv("ZHEN_CACHE_DIR", str(tmp_path / "cache"))
+    options = DecodingOptions(max_length_ratio=1.0, max_length_extra=2)
+    translator = Translator(resolve_package(str(tiny_model)), options)
+    source = translator.tokenizer.pieces("美国总统特朗普表示，美日同盟是印太战略的基石。")
+    cap = len(source) + 2
+    free = translator.decode([source] * 3, num_hypotheses=2)
+    assert all(len(h.tokens) <= cap for hyps in free for h in hyps)
+    prefix = (free[0][0].tokens * 3)[: cap - 2]  # nearly the whole cap already forced
+    forced = translator.decode([source], [prefix])[0][0].tokens
+    assert forced[: len(prefix)] == prefix
+    assert len(prefix) < len(forced) <= cap  # not prefix + cap
+    longer = translator.decode([source], [prefix], allowances=[5])[0][0].tokens
+    assert len(forced) < len(longer) <= cap + 5  # a forced rendering may add its pieces
