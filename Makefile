@@ -12,21 +12,32 @@ PYTHON   ?= python3
 ZHEN     := $(VENV)/bin/zhen
 GLOSSARY := glossary/terms.tsv
 INPUTS   := $(wildcard input/*.txt)
-OUTPUTS  := $(patsubst input/%.txt,output/%.tei.xml,$(INPUTS))
 MODEL    ?=
 ZHEN_FLAGS ?=
 MODEL_OPT := $(if $(MODEL),--model "$(MODEL)",)
+# make -k: go on past a bad input, as zhen --keep-going does.
+KEEP_GOING = $(if $(findstring k,$(firstword -$(MAKEFLAGS))),--keep-going,)
 ARGOS_VERSION := 1.11.0
 
-.PHONY: all setup browser test bench corpus clean
-.DELETE_ON_ERROR:
+.PHONY: all setup browser test bench corpus clean FORCE
 
-all: $(OUTPUTS)
+# One zhen process for every input: the model is loaded once and sentences of all files
+# share decoder batches.  `--update` skips each input whose TEI is up to date by content
+# (its header names the same source sha256, model, settings, glossary sha256 and zhen
+# version), so a changed MODEL or glossary rebuilds, a touched file does not, and a run
+# with nothing to do loads no model.  Outputs are written atomically and the translation
+# memory is safe for concurrent writers, so parallel makes are safe.
+all: | $(ZHEN)
+ifeq ($(INPUTS),)
+	@echo "no input/*.txt to translate"
+else
+	$(ZHEN) translate --update $(KEEP_GOING) $(INPUTS) -o output --glossary $(GLOSSARY) $(MODEL_OPT) $(ZHEN_FLAGS)
+endif
 
-# One process per file: outputs are written atomically and the translation memory is
-# safe for concurrent writers, so `make -j` is safe.  A glossary change rebuilds all.
-output/%.tei.xml: input/%.txt $(GLOSSARY) | $(ZHEN)
-	$(ZHEN) translate "$<" -o output $(MODEL_OPT) $(ZHEN_FLAGS)
+output/%.tei.xml: input/%.txt FORCE | $(ZHEN)
+	$(ZHEN) translate --update "$<" -o output --glossary $(GLOSSARY) $(MODEL_OPT) $(ZHEN_FLAGS)
+
+FORCE:
 
 $(ZHEN):
 	@echo "zhen is not installed: run 'make setup' first" >&2; exit 1
@@ -62,7 +73,7 @@ test:
 bench:
 	$(VENV)/bin/python bench/run.py
 
-corpus: $(OUTPUTS)
+corpus: all
 	$(ZHEN) corpus output -o output/corpus.xml
 
 clean:

@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 MODEL = OUT / "base.argosmodel"
+TINY = OUT / "tiny.argosmodel"  # for the pipeline's linearity up to 1M characters
+LINEAR_DOCS = (10, 100, 1000)  # ~10k, 100k and 1M characters
 CORPUS = OUT / "corpus"
 RUNS = OUT / "runs"
 ZHEN_CACHE = OUT / "zhen-cache"  # zhen unpacks the model here, not in the user cache
@@ -182,7 +184,7 @@ def source_sentences() -> list[str]:
     return found
 
 
-def generate_corpus(n_docs: int, seed: int = SEED) -> list[Path]:
+def generate_corpus(n_docs: int, seed: int = SEED, folder: Path = CORPUS) -> list[Path]:
     """n_docs documents of ~DOC_CHARS characters: the sample articles' clauses recombined.
 
     Sentences keep the sources' clause counts and endings; every sentence is unique, so
@@ -213,7 +215,7 @@ def generate_corpus(n_docs: int, seed: int = SEED) -> list[Path]:
                 return text
         raise RuntimeError("corpus generator ran out of unique sentences")
 
-    CORPUS.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     files = []
     for d in range(1, n_docs + 1):
         heading = next((h for h in rng.sample(short, len(short)) if h not in seen), None)
@@ -224,12 +226,12 @@ def generate_corpus(n_docs: int, seed: int = SEED) -> list[Path]:
             para = "".join(sentence() for _ in range(rng.randint(2, 5)))
             lines.append(para)
             size += len(para)
-        path = CORPUS / f"doc{d:03d}.txt"
+        path = folder / f"doc{d:04d}.txt"
         text = "\n\n".join(lines) + "\n"
         if not path.is_file() or path.read_text("utf-8") != text:
             path.write_text(text, "utf-8")
         files.append(path)
-    for stale in set(CORPUS.glob("doc*.txt")) - set(files):
+    for stale in set(folder.glob("doc*.txt")) - set(files):
         stale.unlink()
     return files
 
@@ -401,11 +403,12 @@ class Row:
         return self.chars / self.work
 
 
-def zhen_translate(files: list[Path], out: Path, memory: Path | None, *extra: str) -> Run:
+def zhen_translate(files: list[Path], out: Path, memory: Path | None, *extra: str,
+                   model: Path = MODEL) -> Run:
     if out.exists():
         shutil.rmtree(out)
     mem = ["--memory", str(memory)] if memory else ["--no-memory"]
-    cmd = [*zhen_cmd(), "translate", *map(str, files), "-o", str(out), "--model", str(MODEL),
+    cmd = [*zhen_cmd(), "translate", *map(str, files), "-o", str(out), "--model", str(model),
            *mem, *extra]
     return run_measured(cmd, zhen_env())
 
@@ -465,6 +468,8 @@ def main() -> None:
     ap.add_argument("--grid-reps", type=int, default=2)
     ap.add_argument("--no-argos", action="store_true", help="skip (c)")
     ap.add_argument("--no-grid", action="store_true", help="skip the decoder-settings table")
+    ap.add_argument("--no-linear", action="store_true",
+                    help="skip the pipeline's linearity check up to 1M characters")
     args = ap.parse_args()
     started = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -567,6 +572,24 @@ def main() -> None:
                 key = f"{threads[0]} x {threads[1]}|{size} {kind}"
                 grid.setdefault(key, []).append((r.json()["seconds"], r.rss_mb))
 
+    # The whole pipeline from 10k to 1M characters, on the tiny model: decoding is cheap
+    # there, so reading, segmenting, term matching, the memory and TEI writing weigh in.
+    linear: list[tuple[int, float, float]] = []  # (characters, seconds excl. fixed, RSS MB)
+    if not args.no_linear:
+        if not TINY.is_file():
+            from pipeline.synth import build_synthetic_package
+
+            build_synthetic_package(TINY, size="tiny", seed=0)
+        tiny_fixed = statistics.median(
+            zhen_translate([tiny], RUNS / "tiny", None, model=TINY).wall for _ in range(3))
+        for n in LINEAR_DOCS:
+            docs = generate_corpus(n, folder=OUT / f"linear-{n}")
+            log(f"pipeline linearity: {n} documents, {chars_of(docs):,} characters, tiny model")
+            r = zhen_translate(docs, RUNS / f"linear-{n}", fresh_memory(f"linear-{n}"),
+                               model=TINY)
+            fail(r, f"zhen translate on {n} documents (tiny model)")
+            linear.append((chars_of(docs), r.wall - tiny_fixed, r.rss_mb))
+
     # -- report ------------------------------------------------------------------------
     print()
     print(f"zhen benchmark: synthetic base model ({model_mb:.0f} MB int8), {cores} cores, "
@@ -629,8 +652,15 @@ def main() -> None:
     print(f"  linearity, zhen time excl. fixed cost: {pts}; log-log slope {slope:.2f}  "
           f"(target 0.9-1.1)  {verdict(0.9 <= slope <= 1.1)}")
     span = math.log10(lin[-1][0] / lin[0][0])
-    print(f"     1M characters not run: ~{lin[-1][1] / lin[-1][0] * 1e6 / 60:.0f} min at (b)'s "
-          f"rate; the sizes run span {span:.1f} decades instead")
+    print(f"     (a 1M-character run would take ~{lin[-1][1] / lin[-1][0] * 1e6 / 60:.0f} min at "
+          f"(b)'s rate; these span {span:.1f} decades)")
+    if linear:
+        slope = log_slope([(c, t) for c, t, _ in linear])
+        pts = ", ".join(f"{c / 1000:.0f}k chars {t:.1f}s {m:.0f} MB" for c, t, m in linear)
+        print(f"  linearity of the whole pipeline on the tiny model (cheap decoding: reading, "
+              f"segmenting, terms, memory, TEI weigh in),\n     time excl. fixed cost and peak "
+              f"RSS: {pts}; log-log slope {slope:.2f}  (target 0.9-1.1)  "
+              f"{verdict(0.9 <= slope <= 1.1)}")
     if grid:
         print()
         gchars = chars_of(files[: args.grid_docs])

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .errors import InputError, ZhenError
+from .errors import InputError, TeiError, ZhenError
 from .glossary import Glossary, load_glossary
 from .memory import TranslationMemory, memory_context
 from .model import Document, Paragraph, Provenance, Sentence, SourceInfo
 from .packages import ArgosPackage, resolve_package
-from .reader import TextStream, display_name, read_text_file
+from .reader import TextStream, display_name, file_sha256, read_text_file
 from .segment import segment_sentences
-from .tei import TeiWriter
+from .tei import TeiWriter, read_tei_header
 from .terms import TermMatcher, match_terms
 from .translate import DecodingOptions, Translator
 from .writer import atomic_output, output_error, prepare_output_folder
@@ -48,6 +48,7 @@ class FileResult:
     sentences: int = 0
     from_memory: int = 0
     error: str | None = None
+    up_to_date: bool = False  # skipped: the output already holds this translation
 
 
 @dataclass
@@ -60,6 +61,14 @@ class BatchReport:
     @property
     def failed(self) -> list[FileResult]:
         return [f for f in self.files if f.error]
+
+    @property
+    def written(self) -> list[FileResult]:
+        return [f for f in self.files if f.output and not f.error and not f.up_to_date]
+
+    @property
+    def up_to_date(self) -> list[FileResult]:
+        return [f for f in self.files if f.up_to_date]
 
 
 def output_path(input_path: Path, out_dir: Path) -> Path:
@@ -163,6 +172,26 @@ class BatchTranslator:
             glossary_enforcement=self.options.enforcement_summary(),
         )
 
+    def is_up_to_date(self, path: Path, target: Path) -> bool:
+        """Whether `target` already holds the translation of `path` that this batch would
+        make: same source bytes, and the same model, decoding settings, glossary and zhen
+        version in its header (read without parsing the text)."""
+        try:
+            doc = read_tei_header(target)
+            source_sha256 = file_sha256(path)
+        except (TeiError, OSError):
+            return False
+        wanted = Provenance(
+            package_name=self.package.name,
+            package_version=self.package.version,
+            beam_size=self.options.beam_size,
+            compute_type=self.options.compute_type,
+            glossary_enforcement=self.options.enforcement_summary(),
+            glossary_sha256=self.glossary.sha256,
+            pipeline_version=__version__,
+        )
+        return doc.source.sha256 == source_sha256 and _settings(doc.provenance) == _settings(wanted)
+
     def translate_sentences(self, sentences: list[Sentence], progress=None) -> int:
         """Fill the English side of `sentences`; return how many went through the decoder."""
         todo = self.memory.lookup(self.context, sentences) if self.memory else list(sentences)
@@ -180,16 +209,27 @@ class BatchTranslator:
         out_dir: Path,
         keep_going: bool = False,
         show_progress: bool | None = None,
+        update: bool = False,
     ) -> BatchReport:
         """Translate every input into out_dir/<stem>.tei.xml; see BatchReport for the outcome.
 
         Without keep_going the first failing input stops the run: the inputs before it
-        are finished, none after it is read, and the error is raised.
+        are finished, none after it is read, and the error is raised.  With update, an
+        input whose output is up to date (`is_up_to_date`) is skipped.
         """
         from tqdm import tqdm
 
         report = BatchReport()
         paths = self._plan(inputs, out_dir, report, keep_going)
+        if update:
+            stale = []
+            for path in paths:
+                target = output_path(path, out_dir)
+                if self.is_up_to_date(path, target):
+                    report.files.append(FileResult(path, target, up_to_date=True))
+                else:
+                    stale.append(path)
+            paths = stale
         prepare_output_folder(out_dir)
         disable = None if show_progress is None else not show_progress  # None: only on a TTY
         bar = tqdm(total=0, unit="sent", desc="translating", disable=disable, leave=False)
@@ -325,6 +365,12 @@ class BatchTranslator:
         log.error("%s", exc)
 
 
+def _settings(prov: Provenance) -> tuple:
+    """What in a TEI header decides its translation, besides the source."""
+    return (prov.package_name, prov.package_version, prov.beam_size, prov.compute_type,
+            prov.glossary_enforcement, prov.glossary_sha256, prov.pipeline_version)
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -341,12 +387,13 @@ def translate_files(
     memory_path: Path | None = None,
     keep_going: bool = False,
     show_progress: bool | None = None,
+    update: bool = False,
 ) -> BatchReport:
     """Library entry point: translate files to TEI, as `zhen translate` does."""
     memory = TranslationMemory(memory_path) if memory_path else None
     try:
         batch = BatchTranslator(glossary_path, model, options, memory)
-        return batch.run(inputs, out_dir, keep_going, show_progress)
+        return batch.run(inputs, out_dir, keep_going, show_progress, update)
     finally:
         if memory:
             memory.close()

@@ -62,12 +62,15 @@ def cli() -> None:
 @click.option("--memory", "memory_path", type=click.Path(path_type=Path), default=None,
               help="Translation memory file [default: $ZHEN_MEMORY or the user cache].")
 @click.option("--no-memory", is_flag=True, help="Neither read nor write the translation memory.")
+@click.option("-u", "--update", is_flag=True,
+              help="Skip inputs whose output is up to date: its header names the same source "
+                   "(sha256), model, decoding settings, glossary (sha256) and zhen version.")
 @click.option("-k", "--keep-going", is_flag=True,
               help="Go on after a file fails; exit non-zero at the end (like make -k).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def translate(inputs, out_dir, model, glossary_path, beam_size, num_hypotheses, batch_size,
               batch_type, threads, compute_type, max_length_ratio, no_enforce, memory_path,
-              no_memory, keep_going, quiet):
+              no_memory, update, keep_going, quiet):
     """Translate Chinese text files INPUTS into OUTPUT/<stem>.tei.xml."""
     from .batch import translate_files
     from .memory import default_memory_path
@@ -81,14 +84,15 @@ def translate(inputs, out_dir, model, glossary_path, beam_size, num_hypotheses, 
     memory = None if no_memory else (memory_path or default_memory_path())
     report = translate_files(
         inputs, out_dir, glossary_path, model=model, options=options, memory_path=memory,
-        keep_going=keep_going, show_progress=False if quiet else None,
+        keep_going=keep_going, show_progress=False if quiet else None, update=update,
     )
-    done = [f for f in report.files if not f.error]
+    done = report.written
     if not quiet:
         hits = sum(f.from_memory for f in done)
         total = sum(f.sentences for f in done)
+        current = f", {len(report.up_to_date)} up to date" if update else ""
         click.echo(
-            f"zhen: {len(done)} file(s) written to {out_dir}/, {total} sentences, "
+            f"zhen: {len(done)} file(s) written to {out_dir}/{current}, {total} sentences, "
             f"{hits} from memory, {report.sentences_translated} decoded, "
             f"decoder calls: {report.decoder_calls}",
             err=True,

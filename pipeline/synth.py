@@ -16,6 +16,7 @@ text and every encoded id is in the model's vocabulary.
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import json
 import os
@@ -359,8 +360,11 @@ def build_synthetic_package(
         raise RuntimeError(f"synthetic vocabulary is malformed: {vocab[:4]}, {len(vocab)} pieces")
     name = f"translate-zh_en-synthetic-{size}"
     shape = {k: v for k, v in dims._asdict().items() if k in SynthSize._fields[:6]}
+    # Packages of other seeds or glossaries are other models: the version tells them apart
+    # (zhen keys its translation memory and up-to-date checks on name and version).
+    fingerprint = hashlib.sha256(f"{size} {seed} ".encode() + sp_model).hexdigest()[:8]
     metadata = {
-        "package_version": "0.1",
+        "package_version": f"0.1+seed{seed}.{fingerprint}",
         "argos_version": "1.9.0",
         "code": name,
         "type": "translate",

@@ -401,8 +401,51 @@ def read_tei(path: str | Path) -> Document:
         raise TeiError(f"{path}: not a zhen TEI file ({exc})") from None
 
 
+def read_tei_header(path: str | Path) -> Document:
+    """Only the header of a zhen TEI file, as a Document without paragraphs (fast: the text
+    is not parsed)."""
+    try:
+        for _, header in etree.iterparse(
+            str(path), events=("end",), tag=_t("teiHeader"), resolve_entities=False,
+            no_network=True, huge_tree=True,
+        ):
+            return _parse_header(header.getparent(), Path(path).name)
+    except (OSError, etree.XMLSyntaxError) as exc:
+        raise TeiError(f"{path}: not well-formed XML ({exc})") from None
+    except (KeyError, ValueError, AttributeError) as exc:
+        raise TeiError(f"{path}: not a zhen TEI file ({exc})") from None
+    raise TeiError(f"{path}: not a zhen TEI file (no teiHeader)")
+
+
 def parse_tei(root: etree._Element, name: str = "") -> Document:
     """A Document from a parsed zhen TEI root element."""
+    doc = _parse_header(root, name)
+    ns = {"t": TEI_NS}
+    english = {}
+    for es in root.xpath("t:text/t:body/t:div[@xml:lang='en']//t:s", namespaces=ns):
+        english[es.get("corresp", "").lstrip("#")] = es
+    for zp in root.xpath("t:text/t:body/t:div[@xml:lang='zh']/t:p", namespaces=ns):
+        para = Paragraph(id=zp.get(XML_ID).removeprefix("zh."))
+        for zs in zp.findall(_t("s")):
+            sid = zs.get(XML_ID).removeprefix("zh.")
+            zh_text, found = _read_inline(zs)
+            sentence = Sentence(id=sid, zh=zh_text, terms=[occ for occ, _, _ in found])
+            by_id = {xid: occ for occ, xid, _ in found}
+            es = english.get(zs.get(XML_ID))
+            if es is not None:
+                sentence.en, en_found = _read_inline(es)
+                for occ, _, corresp in en_found:
+                    target = by_id.get(corresp)
+                    if target is not None:
+                        target.en_start, target.en_end = occ.start, occ.end
+                        target.status = occ.status
+            para.sentences.append(sentence)
+        doc.paragraphs.append(para)
+    return doc
+
+
+def _parse_header(root: etree._Element, name: str) -> Document:
+    """The Document of a zhen TEI root element, header only (no paragraphs)."""
     if root.tag != _t("TEI"):
         raise ValueError("root element is not TEI")
     ns = {"t": TEI_NS}
@@ -461,30 +504,8 @@ def parse_tei(root: etree._Element, name: str = "") -> Document:
             note=cat.findtext(f"{_t('catDesc')}[@n='note']") or "",
         )
     title = first("t:teiHeader/t:fileDesc/t:titleStmt/t:title[not(@type)]/text()")
-    doc = Document(id=name.removesuffix(".tei.xml") or title, title=title, source=source,
-                   provenance=prov, terms=terms)
-
-    english = {}
-    for es in root.xpath("t:text/t:body/t:div[@xml:lang='en']//t:s", namespaces=ns):
-        english[es.get("corresp", "").lstrip("#")] = es
-    for zp in root.xpath("t:text/t:body/t:div[@xml:lang='zh']/t:p", namespaces=ns):
-        para = Paragraph(id=zp.get(XML_ID).removeprefix("zh."))
-        for zs in zp.findall(_t("s")):
-            sid = zs.get(XML_ID).removeprefix("zh.")
-            zh_text, found = _read_inline(zs)
-            sentence = Sentence(id=sid, zh=zh_text, terms=[occ for occ, _, _ in found])
-            by_id = {xid: occ for occ, xid, _ in found}
-            es = english.get(zs.get(XML_ID))
-            if es is not None:
-                sentence.en, en_found = _read_inline(es)
-                for occ, _, corresp in en_found:
-                    target = by_id.get(corresp)
-                    if target is not None:
-                        target.en_start, target.en_end = occ.start, occ.end
-                        target.status = occ.status
-            para.sentences.append(sentence)
-        doc.paragraphs.append(para)
-    return doc
+    return Document(id=name.removesuffix(".tei.xml") or title, title=title, source=source,
+                    provenance=prov, terms=terms)
 
 
 def _read_inline(s_el: etree._Element) -> tuple[str, list[tuple[TermMatch, str, str]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,15 @@ import pytest
 from conftest import REPO
 
 from pipeline.validate import validate_files
+
+
+@pytest.fixture
+def other_model(tmp_path_factory) -> Path:
+    """A second synthetic package (another seed): a different model for make to notice."""
+    from pipeline.synth import build_synthetic_package
+
+    return build_synthetic_package(tmp_path_factory.mktemp("other") / "other.argosmodel",
+                                   "tiny", seed=7)
 
 
 @pytest.fixture
@@ -32,12 +42,20 @@ def project(tmp_path):
 def make(project: Path, model: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     venv = Path(sys.executable).parent.parent
     return subprocess.run(
-        ["make", f"VENV={venv}", f"MODEL={model}", "ZHEN_FLAGS=--quiet", *args],
+        ["make", f"VENV={venv}", f"MODEL={model}", *args],
         cwd=project, env=env, capture_output=True, text=True, timeout=600,
     )
 
 
-def test_make_translates_incrementally_and_in_parallel(project, tiny_model, zhen_env):
+def summary(run: subprocess.CompletedProcess) -> tuple[int, int, int]:
+    """(files written, up to date, decoder calls) from zhen's summary line."""
+    m = re.search(r"(\d+) file\(s\) written .*?, (\d+) up to date, .*decoder calls: (\d+)",
+                  run.stderr)
+    assert m, run.stderr
+    return int(m[1]), int(m[2]), int(m[3])
+
+
+def test_make_translates_incrementally_by_content(project, tiny_model, other_model, zhen_env):
     first = make(project, tiny_model, zhen_env, "-j2")
     assert first.returncode == 0, first.stderr
     outputs = sorted((project / "output").glob("*.tei.xml"))
@@ -45,15 +63,37 @@ def test_make_translates_incrementally_and_in_parallel(project, tiny_model, zhen
         p.stem + ".tei.xml" for p in (project / "input").glob("*.txt"))
     assert validate_files(outputs, schema=False) == []
     assert not list((project / "output").glob(".*.tmp"))
+    assert first.stdout.count(" translate ") == 1  # one process for every input
+    written, current, calls = summary(first)
+    assert (written, current) == (len(outputs), 0) and calls > 0
 
     again = make(project, tiny_model, zhen_env)
-    assert again.returncode == 0 and "zhen" not in again.stdout  # nothing rebuilt
+    assert again.returncode == 0, again.stderr
+    assert summary(again) == (0, len(outputs), 0)  # nothing rebuilt, no decoder call
+
+    for path in (project / "input").glob("*.txt"):  # as after a fresh checkout
+        os.utime(path, None)
+    assert summary(make(project, tiny_model, zhen_env)) == (0, len(outputs), 0)
 
     one = project / "input" / "unseen-article.txt"
-    os.utime(one, None)
-    rebuilt = make(project, tiny_model, zhen_env)
-    assert rebuilt.stdout.count(" translate ") == 1 and "unseen-article" in rebuilt.stdout
+    one.write_text(one.read_text(encoding="utf-8") + "新的一段。\n", encoding="utf-8")
+    written, current, calls = summary(make(project, tiny_model, zhen_env))
+    assert (written, current) == (1, len(outputs) - 1) and calls > 0
 
-    os.utime(project / "glossary" / "terms.tsv", None)
-    everything = make(project, tiny_model, zhen_env, "-j2")
-    assert everything.stdout.count(" translate ") == len(outputs)
+    glossary = project / "glossary" / "terms.tsv"
+    glossary.write_text(glossary.read_text(encoding="utf-8").replace(
+        "Allied defence cost sharing.", "Allied cost sharing."), encoding="utf-8")
+    assert summary(make(project, tiny_model, zhen_env))[:2] == (len(outputs), 0)
+
+    assert summary(make(project, other_model, zhen_env))[:2] == (len(outputs), 0)
+
+
+def test_make_k_goes_on_past_a_bad_input(project, tiny_model, zhen_env):
+    (project / "input" / "broken.txt").write_bytes(bytes(range(256)) * 4)
+    stopped = make(project, tiny_model, zhen_env)
+    assert stopped.returncode != 0 and "broken.txt" in stopped.stderr
+    going = make(project, tiny_model, zhen_env, "-k")
+    assert going.returncode != 0 and "broken.txt" in going.stderr
+    names = {p.name for p in (project / "output").glob("*.tei.xml")}
+    assert names == {p.stem + ".tei.xml" for p in (project / "input").glob("*.txt")} - {
+        "broken.tei.xml"}

@@ -40,7 +40,8 @@ def test_two_processes_on_overlapping_inputs(zhen, tmp_path, tei_validator):
 
 def test_two_parallel_makes_in_one_project(zhen, tmp_path, tei_validator):
     """The Makefile's own batch job, `make -j4` twice at the same time in one scratch copy
-    of the project: one zhen process per file, two of them for every file."""
+    of the project: each runs one zhen process over every input, so both translate every
+    file at once."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     project = tmp_path / "project"
