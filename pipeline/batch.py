@@ -154,14 +154,16 @@ class BatchTranslator:
             self._translator = Translator(self.package, self.options)
         return self._translator
 
-    def provenance(self, from_memory: int) -> Provenance:
-        import ctranslate2  # version only: cheap once the package metadata is known
-
+    def provenance(self, from_memory: int = 0, engine: bool = True) -> Provenance:
+        """The header's account of this batch; engine=False leaves out the CTranslate2
+        version, which takes importing it."""
+        if engine:
+            import ctranslate2
         return Provenance(
             package_name=self.package.name,
             package_version=self.package.version,
             package_synthetic=self.package.synthetic,
-            ctranslate2_version=ctranslate2.__version__,
+            ctranslate2_version=ctranslate2.__version__ if engine else "",
             beam_size=self.options.beam_size,
             compute_type=self.options.compute_type,
             glossary_path=self.glossary.path.name,
@@ -181,16 +183,8 @@ class BatchTranslator:
             source_sha256 = file_sha256(path)
         except (TeiError, OSError):
             return False
-        wanted = Provenance(
-            package_name=self.package.name,
-            package_version=self.package.version,
-            beam_size=self.options.beam_size,
-            compute_type=self.options.compute_type,
-            glossary_enforcement=self.options.enforcement_summary(),
-            glossary_sha256=self.glossary.sha256,
-            pipeline_version=__version__,
-        )
-        return doc.source.sha256 == source_sha256 and _settings(doc.provenance) == _settings(wanted)
+        wanted = _settings(self.provenance(engine=False))
+        return doc.source.sha256 == source_sha256 and _settings(doc.provenance) == wanted
 
     def translate_sentences(self, sentences: list[Sentence], progress=None) -> int:
         """Fill the English side of `sentences`; return how many went through the decoder."""

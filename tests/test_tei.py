@@ -14,7 +14,7 @@ from pipeline.model import (
     TermMatch,
     TermStatus,
 )
-from pipeline.tei import TEI_NS, XML_ID, parse_tei, read_tei, tei_bytes
+from pipeline.tei import TEI_NS, XML_ID, parse_tei, read_tei, read_tei_header, tei_bytes
 
 NS = {"t": TEI_NS}
 
@@ -37,7 +37,8 @@ def sample_document() -> Document:
         source=SourceInfo("sample.txt", "ab" * 32, "gb18030", dropped_chars=2),
         paragraphs=[Paragraph("p1", [s1, s2]), Paragraph("p2", [s3])],
         provenance=Provenance("translate-zh_en", "1.9", True, "4.8.5", 2, "int8",
-                              "terms.tsv", "cd" * 32, "0.1.0", "2026-11-26", 1),
+                              "terms.tsv", "cd" * 32, "0.1.0", "2026-11-26", 1,
+                              "2-best list (beam 2) searched, else the rendering forced"),
         terms=terms,
     )
 
@@ -98,3 +99,13 @@ def test_edited_english_is_read_back():
     en_s.text = "A corrected heading"
     doc = parse_tei(root, "sample.tei.xml")
     assert doc.sentences()[2].en == "A corrected heading"
+
+
+def test_header_alone_reads_back_like_the_whole_file(tmp_path):
+    doc = sample_document()
+    path = tmp_path / "sample.tei.xml"
+    path.write_bytes(tei_bytes(doc))
+    header = read_tei_header(path)
+    assert (header.source, header.provenance, header.terms, header.title) == (
+        doc.source, doc.provenance, doc.terms, doc.title)
+    assert header.paragraphs == []
