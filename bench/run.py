@@ -55,7 +55,7 @@ try:
     RATIO, EXTRA = _ZHEN.max_length_ratio, _ZHEN.max_length_extra  # cap: RATIO × input + EXTRA
     COMPUTE_TYPE = _ZHEN.compute_type
 except ImportError:  # argos' venv (its worker gets the beam size from the environment)
-    BEAM, BATCH_SIZE, BATCH_TYPE, RATIO, EXTRA, COMPUTE_TYPE = 2, 256, "tokens", 1.5, 10, "int8"
+    BEAM, BATCH_SIZE, BATCH_TYPE, RATIO, EXTRA, COMPUTE_TYPE = 2, 512, "tokens", 1.5, 10, "int8"
     _ZHEN_NBEST = 4
 EX_BATCH = 32  # (b.ex): sentence-bounded batches, zhen's default before token batches
 
@@ -452,6 +452,7 @@ GRID = [
     ("Nx", "examples", 16),
     ("Nx", "tokens", 256),
     ("Nx", "tokens", 512),
+    ("Nx", "tokens", 1024),
 ]
 
 

@@ -48,7 +48,7 @@ def cli() -> None:
 @click.option("--num-hypotheses", type=click.IntRange(1, 16), default=2, show_default=True,
               help="n-best hypotheses searched for glossary renderings (above the beam size "
                    "it widens the beam of sentences with terms).")
-@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1), default=512, show_default=True,
               help="Source tokens (or sentences with --batch-type examples) per decoder batch.")
 @click.option("--batch-type", type=click.Choice(["tokens", "examples"]), default="tokens",
               show_default=True)

@@ -361,10 +361,11 @@ def build_synthetic_package(
     name = f"translate-zh_en-synthetic-{size}"
     shape = {k: v for k, v in dims._asdict().items() if k in SynthSize._fields[:6]}
     # Packages of other seeds or glossaries are other models: the version tells them apart
-    # (zhen keys its translation memory and up-to-date checks on name and version).
-    fingerprint = hashlib.sha256(f"{size} {seed} ".encode() + sp_model).hexdigest()[:8]
+    # (zhen keys its translation memory and up-to-date checks on name and version).  Only
+    # digits: TEI's application/@version allows no more.
+    fingerprint = int(hashlib.sha256(f"{size} {seed} ".encode() + sp_model).hexdigest(), 16)
     metadata = {
-        "package_version": f"0.1+seed{seed}.{fingerprint}",
+        "package_version": f"0.1.{seed}.{fingerprint % 10**6}",
         "argos_version": "1.9.0",
         "code": name,
         "type": "translate",

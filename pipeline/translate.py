@@ -44,7 +44,7 @@ class DecodingOptions:
     max_repeats: int = 3  # an n-gram repeated this often in a row is cut (runaway guard)
     enforce_terms: bool = True
     # How it runs: does not change the output, so not part of the memory key.
-    batch_size: int = 256  # source tokens per batch (or sentences with batch_type "examples")
+    batch_size: int = 512  # source tokens per batch (or sentences with batch_type "examples")
     batch_type: str = "tokens"  # or "examples"
     threads: int = 0  # 0: all available cores
     compute_type: str = "int8"
@@ -72,12 +72,11 @@ def thread_split(threads: int, batch_type: str = "tokens") -> tuple[int, int]:
 
     With token-bounded batches, one thread per batch and as many batches at once as cores:
     at this model size CTranslate2 gains less from splitting one batch's matrices across
-    cores than from decoding batches side by side (bench/run.py, 2 cores, base model, 10
-    documents, median of 3: `--batch-type tokens --batch-size 256` as 2 x 1 took 40 s and
-    455 MB peak, the 32-sentence default as 1 x 2 53 s and 990 MB; 256-token batches as
-    1 x 2 took 89 s).  Every worker holds a batch's decoding state, so parallel workers are
-    used only when batches are bounded in tokens: 32-sentence batches as 2 x 1 took 50 s
-    and 1,330 MB.
+    cores than from decoding batches side by side (`make bench`, 2 cores, base model, raw
+    translate_batch on 3 documents: 512-token batches as 2 x 1 took 6.4 s and 292 MB,
+    256-token ones 8.9 s and 239 MB, 32-sentence batches as 1 x 2 9.0 s and 514 MB, as
+    2 x 1 5.9 s but 623 MB).  Every worker holds a batch's decoding state, so parallel
+    workers are used only when batches are bounded in tokens, whose memory is bounded too.
     """
     cores = threads or available_cores()
     return (cores, 1) if batch_type == "tokens" else (1, cores)
@@ -136,7 +135,15 @@ class SentencePieceTokenizer:
 @dataclass
 class Hypothesis:
     tokens: list[str]
-    attention: list[list[float]] | None = None
+    # Per target token, the source token it attends to most (-1: no attention row).  Only
+    # the peaks are kept: the full attention rows of a window's hypotheses, as Python
+    # floats, would take more memory than the model.
+    peaks: list[int] | None = None
+
+
+def attention_peaks(attention: Sequence[Sequence[float]]) -> list[int]:
+    """The argmax of each attention row (-1 for an empty row)."""
+    return [max(range(len(row)), key=row.__getitem__) if row else -1 for row in attention]
 
 
 @dataclass
@@ -233,7 +240,8 @@ class Translator:
                         a = a[len(self._prefix) :] if a is not None else None
                     keep = len(prefixes[i]) if prefixes else 0
                     cut = trim_repetition(toks, keep, opts.max_repeats)
-                    hyps.append(Hypothesis(toks[:cut], a[:cut] if a is not None else None))
+                    peaks = attention_peaks(a[:cut]) if a is not None else None
+                    hyps.append(Hypothesis(toks[:cut], peaks))
                 results[i] = hyps
             if progress:
                 progress(len(batch))
@@ -395,10 +403,10 @@ def _aligned_position(hyp: Hypothesis, source_tokens: list[int], source_len: int
         return len(hyp.tokens)
     if source_tokens[0] == 0:
         return 0
-    if hyp.attention:
+    if hyp.peaks:
         wanted = set(source_tokens)
-        for t, row in enumerate(hyp.attention[1:], start=1):
-            if row and max(range(len(row)), key=row.__getitem__) in wanted:
+        for t, peak in enumerate(hyp.peaks[1:], start=1):
+            if peak in wanted:
                 return t
     return round(len(hyp.tokens) * source_tokens[0] / source_len)
 

@@ -88,7 +88,7 @@ def test_argostranslate_loads_the_package(package_dir: Path, tmp_path: Path, mon
 
     pkg = Package(package_dir)
     assert (pkg.from_code, pkg.to_code) == ("zh", "en")
-    assert pkg.package_version.startswith("0.1+seed0.")  # seed and content in the version
+    assert pkg.package_version.startswith("0.1.0.")  # seed and content in the version
     assert isinstance(pkg.tokenizer, SentencePieceTokenizer)
     assert pkg.target_prefix == ""
     assert pkg.tokenizer.decode(pkg.tokenizer.encode("Indo-Pacific")) == "Indo-Pacific"
