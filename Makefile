@@ -31,7 +31,8 @@ all: | $(ZHEN)
 ifeq ($(INPUTS),)
 	@echo "no input/*.txt to translate"
 else
-	$(ZHEN) translate --update $(KEEP_GOING) $(INPUTS) -o output --glossary $(GLOSSARY) $(MODEL_OPT) $(ZHEN_FLAGS)
+	@echo "$(ZHEN) translate --update $(KEEP_GOING) input/*.txt ($(words $(INPUTS)) files) -o output $(MODEL_OPT) $(ZHEN_FLAGS)"
+	@$(ZHEN) translate --update $(KEEP_GOING) $(INPUTS) -o output --glossary $(GLOSSARY) $(MODEL_OPT) $(ZHEN_FLAGS)
 endif
 
 output/%.tei.xml: input/%.txt FORCE | $(ZHEN)
