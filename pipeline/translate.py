@@ -200,11 +200,12 @@ class Translator:
         """Decode token lists in length-sorted batches, each with its own length cap.
 
         The cap holds for the whole output, forced prefix included: max_length_ratio × the
-        longest source of the batch + max_length_extra, plus `allowances[i]` tokens (the
-        pieces of renderings forced into source i's prefix, which may be longer than the
-        model's own words).  `progress` is called with the number of sources after each batch.  Every batch is
-        submitted at once (asynchronously), so that the translator's inter_threads workers
-        decode that many batches in parallel; results are read back in order.
+        longest source of the batch + max_length_extra, plus the largest of the batch's
+        `allowances` (the pieces of renderings forced into a prefix, which may be longer
+        than the model's own words).  `progress` is called with the number of sources after
+        each batch.  Every batch is submitted at once (asynchronously), so that the
+        translator's inter_threads workers decode that many batches in parallel; results
+        are read back in order.
         """
         opts = self.options
         order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
