@@ -6,7 +6,7 @@ translate` end to end with a fresh memory, (b') the same without glossary enforc
 (c) argostranslate's own translation path, (d) `zhen translate` again from (b)'s memory,
 then ratios against the issue's targets, a linearity check and a small table of decoder
 settings.  Every measurement runs in a subprocess of its own, so its peak RSS is its own
-(os.wait4).  Cached in bench/out/ (git-ignored): the model, the corpus, argos' venv.
+(its VmHWM, polled).  Cached in bench/out/ (git-ignored): the model, the corpus, argos' venv.
 
 The argos worker runs this same file in argos' own venv, which has no zhen: at import, only
 the standard library is required (zhen's DecodingOptions defaults are read when present).
@@ -105,19 +105,42 @@ class Run:
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> Run:
-    """Run cmd; wall time and the peak RSS of that one process (wait4's rusage)."""
+    """Run cmd; wall time, CPU time (wait4's rusage) and the peak RSS of that one process.
+
+    The peak is the child's own VmHWM, polled: wait4's ru_maxrss is no good here, since
+    Linux carries the parent's RSS at fork over into the child's, so every child of a large
+    harness would seem large.
+    """
     busy = busy_cores()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak_kb = 0
+        while True:
+            peak_kb = max(peak_kb, _vm_hwm_kb(proc.pid))
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.05)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Run(wall, usage.ru_maxrss / 1024, proc.returncode,
+        return Run(wall, peak_kb / 1024, proc.returncode,
                    out.read().decode(errors="replace"), err.read().decode(errors="replace"), busy,
                    usage.ru_utime + usage.ru_stime)
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    """The peak resident set of a running process, in kB (0 once it has gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def worker_cmd(python: Path | str, name: str, args: dict) -> list[str]:
