@@ -172,6 +172,7 @@ class BatchTranslator:
             date=_dt.date.today().isoformat(),
             sentences_from_memory=from_memory,
             glossary_enforcement=self.options.enforcement_summary(),
+            length_cap=self.options.length_cap_summary(),
         )
 
     def is_up_to_date(self, path: Path, target: Path) -> bool:
@@ -362,7 +363,8 @@ class BatchTranslator:
 def _settings(prov: Provenance) -> tuple:
     """What in a TEI header decides its translation, besides the source."""
     return (prov.package_name, prov.package_version, prov.beam_size, prov.compute_type,
-            prov.glossary_enforcement, prov.glossary_sha256, prov.pipeline_version)
+            prov.length_cap, prov.glossary_enforcement, prov.glossary_sha256,
+            prov.pipeline_version)
 
 
 def _same_file(a: Path, b: Path) -> bool:

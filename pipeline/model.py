@@ -110,6 +110,7 @@ class Provenance:
     date: str = ""  # ISO 8601 date of the run
     sentences_from_memory: int = 0
     glossary_enforcement: str = ""  # how renderings were enforced, e.g. "off"
+    length_cap: str = ""  # the output length cap, e.g. "1.5 x source tokens + 10"
 
 
 @dataclass

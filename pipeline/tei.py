@@ -34,7 +34,7 @@ XML_LANG = f"{{{XML_NS}}}lang"
 
 # The parts of the model package's <desc> in the header, "; "-separated.
 SYNTHETIC_DESC = "SYNTHETIC model with random weights"
-_DESC_KEYS = ("beam size", "compute type", "glossary enforcement")
+_DESC_KEYS = ("beam size", "compute type", "length cap", "glossary enforcement")
 
 STATUS_DESCRIPTIONS = {
     TermStatus.MODEL: "The approved rendering was in the model's own best translation.",
@@ -343,6 +343,8 @@ def _build_header(root: etree._Element, doc: Document, total: int | None = None)
                version=prov.package_version or "0")
     _sub(app, "label", f"Argos Translate package {prov.package_name}")
     desc = [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
+    if prov.length_cap:
+        desc.append(f"length cap {prov.length_cap}")
     if prov.glossary_enforcement:
         desc.append(f"glossary enforcement {prov.glossary_enforcement}")
     if prov.package_synthetic:
@@ -488,6 +490,7 @@ def _parse_header(root: etree._Element, name: str) -> Document:
         date=first("t:teiHeader/t:revisionDesc/t:change/@when"),
         sentences_from_memory=int(memory) if memory.isdigit() else 0,
         glossary_enforcement=desc.get("glossary enforcement", ""),
+        length_cap=desc.get("length cap", ""),
     )
     terms: dict[str, Term] = {}
     for cat in root.xpath(f"{gl}/t:category", namespaces=ns):

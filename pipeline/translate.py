@@ -57,6 +57,10 @@ class DecodingOptions:
         return (f"{n}-best list (beam {max(self.beam_size, n)}) searched, "
                 "else the rendering forced as a target prefix")
 
+    def length_cap_summary(self) -> str:
+        """The output length cap, for the TEI header."""
+        return f"{self.max_length_ratio:g} x source tokens + {self.max_length_extra}"
+
     def output_key(self) -> str:
         """The options that determine the output, as a stable string."""
         d = asdict(self)

@@ -204,7 +204,8 @@ def _provenance(doc: Document) -> str:
         ("Model package", model),
         ("CTranslate2", _e(prov.ctranslate2_version)),
         ("Decoding", f"beam size {prov.beam_size}"
-         + (f"; compute type {_e(prov.compute_type)}" if prov.compute_type else "")),
+         + (f"; compute type {_e(prov.compute_type)}" if prov.compute_type else "")
+         + (f"; length cap {_e(prov.length_cap)}" if prov.length_cap else "")),
         ("Glossary enforcement", _e(prov.glossary_enforcement or "not recorded")),
         ("Glossary", f"{_e(prov.glossary_path)} "
          f"<span class=\"hash\">sha256 {_e(prov.glossary_sha256)}</span>"),

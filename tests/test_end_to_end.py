@@ -100,10 +100,12 @@ def test_header_says_how_the_glossary_was_enforced(translated, tmp_path, tiny_mo
     prov = read_tei(path).provenance
     assert (prov.beam_size, prov.compute_type, prov.package_synthetic) == (2, "int8", True)
     assert prov.glossary_enforcement.startswith("2-best list (beam 2) searched")
+    assert prov.length_cap == "1.5 x source tokens + 10"
     res = run_zhen(["translate", ARTICLE, "-o", tmp_path / "off", "--model", tiny_model,
-                    "--no-enforce", "--num-hypotheses", "4"], zhen_env)
+                    "--no-enforce", "--num-hypotheses", "4", "--max-length-ratio", "2"], zhen_env)
     assert res.returncode == 0, res.stderr
-    assert read_tei(tmp_path / "off" / path.name).provenance.glossary_enforcement == "off"
+    prov = read_tei(tmp_path / "off" / path.name).provenance
+    assert (prov.glossary_enforcement, prov.length_cap) == ("off", "2 x source tokens + 10")
 
 
 def test_same_article_in_gbk_or_bom_crlf_gives_the_same_chinese_side(tmp_path, tiny_model,

@@ -87,6 +87,9 @@ def test_make_translates_incrementally_by_content(project, tiny_model, other_mod
 
     assert summary(make(project, other_model, zhen_env))[:2] == (len(outputs), 0)
 
+    ratio = make(project, other_model, zhen_env, "ZHEN_FLAGS=--max-length-ratio 2")
+    assert summary(ratio)[:2] == (len(outputs), 0)  # another decoding setting
+
 
 def test_make_k_goes_on_past_a_bad_input(project, tiny_model, zhen_env):
     (project / "input" / "broken.txt").write_bytes(bytes(range(256)) * 4)
