@@ -13,6 +13,7 @@ sentence is not in the translation memory.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import os
 import re
@@ -184,8 +185,12 @@ class BatchTranslator:
             source_sha256 = file_sha256(path)
         except (TeiError, OSError):
             return False
-        wanted = _settings(self.provenance(engine=False))
-        return doc.source.sha256 == source_sha256 and _settings(doc.provenance) == wanted
+        return (doc.source.sha256 == source_sha256
+                and _settings(doc.provenance) == self._settings)
+
+    @functools.cached_property
+    def _settings(self) -> tuple:
+        return _settings(self.provenance(engine=False))
 
     def translate_sentences(self, sentences: list[Sentence], progress=None) -> int:
         """Fill the English side of `sentences`; return how many went through the decoder."""

@@ -65,19 +65,39 @@ class MemoryStats:
 class TranslationMemory:
     """Look up and store sentence translations; one connection per process."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, timeout: float = 60):
         self.path = Path(path)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = self._connect(timeout)
+                break
+            except sqlite3.OperationalError as exc:
+                # Two processes switching a new file to WAL at once can deadlock on its
+                # locks; SQLite then fails one of them at once instead of waiting: retry.
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise self._cannot_open(exc) from None
+                time.sleep(0.05)
+            except (OSError, sqlite3.Error) as exc:
+                raise self._cannot_open(exc) from None
+
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise OutputError(
-                f"{self.path}: cannot open the translation memory ({exc}); "
-                "set ZHEN_MEMORY to a writable file or pass --no-memory"
-            ) from None
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(SCHEMA)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _cannot_open(self, exc: Exception) -> OutputError:
+        return OutputError(
+            f"{self.path}: cannot open the translation memory ({exc}); "
+            "set ZHEN_MEMORY to a writable file or pass --no-memory"
+        )
 
     def close(self) -> None:
         self._db.close()

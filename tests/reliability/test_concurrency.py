@@ -62,3 +62,34 @@ def test_two_parallel_makes_in_one_project(zhen, tmp_path, tei_validator):
     assert temp_files(project / "output") == []
     assert_complete(project / "output", inputs)
     tei_validator(*outputs)
+
+
+def test_opening_the_memory_retries_when_sqlite_fails_a_lock_at_once(tmp_path, monkeypatch):
+    """Two processes switching a new memory file to WAL at once can deadlock on its locks,
+    and SQLite then fails one of them at once (seen in the test above as "database is
+    locked" on opening): opening retries until its timeout, then says what to do."""
+    import sqlite3
+
+    from pipeline.errors import OutputError
+    from pipeline.memory import TranslationMemory
+
+    real = TranslationMemory._connect
+    failures = iter([sqlite3.OperationalError("database is locked")] * 3)
+
+    def flaky(self, timeout):
+        exc = next(failures, None)
+        if exc is not None:
+            raise exc
+        return real(self, timeout)
+
+    monkeypatch.setattr(TranslationMemory, "_connect", flaky)
+    memory = TranslationMemory(tmp_path / "tm.sqlite3")
+    assert memory.stats().entries == 0
+    memory.close()
+
+    def locked(self, timeout):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(TranslationMemory, "_connect", locked)
+    with pytest.raises(OutputError, match="tm.sqlite3: cannot open the translation memory"):
+        TranslationMemory(tmp_path / "tm.sqlite3", timeout=0.2)
