@@ -4,7 +4,7 @@ An entry is keyed by everything that determines the output: the model package id
 version, the decoding options, the glossary's content hash and the normalised source
 sentence.  It stores the English text and, per term occurrence in source order, where
 its rendering is and how it got there.  WAL mode and short transactions make it safe
-for several processes at once (`make -j`).
+for several processes at once (two makes, or zhen runs on overlapping inputs).
 """
 
 from __future__ import annotations
