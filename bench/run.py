@@ -276,15 +276,9 @@ def _zhen_sentences(files: list[str]) -> list[str]:
 
 def _thread_split(threads: int, batch_type: str = BATCH_TYPE) -> tuple[int, int]:
     """(inter_threads, intra_threads) as zhen's Translator uses them."""
-    from pipeline import translate
+    from pipeline.translate import thread_split
 
-    split = getattr(translate, "thread_split", None)
-    if split is None:  # zhen before thread_split: one batch at a time on every core
-        return 1, threads or translate.available_cores()
-    try:
-        return split(threads, batch_type)
-    except TypeError:
-        return split(threads)
+    return thread_split(threads, batch_type)
 
 
 def worker_floor(a: dict) -> dict:
@@ -529,12 +523,16 @@ def main() -> None:
     # Fixed cost of a zhen process (imports, glossary, model load): a one-sentence run.
     tiny = RUNS / "tiny.txt"
     tiny.write_text("今天天气很好。\n", "utf-8")
-    fixed_runs = []
-    for _ in range(3):
-        r = zhen_translate([tiny], RUNS / "tiny", None)
-        fail(r, "zhen translate (one sentence)")
-        fixed_runs.append(r.wall)
-    fixed = statistics.median(fixed_runs)
+
+    def fixed_cost(model: Path) -> float:
+        walls = []
+        for _ in range(3):
+            r = zhen_translate([tiny], RUNS / "tiny", None, model=model)
+            fail(r, f"zhen translate (one sentence, {model.name})")
+            walls.append(r.wall)
+        return statistics.median(walls)
+
+    fixed = fixed_cost(MODEL)
     log(f"zhen start-up + model load + one sentence: {fixed:.2f} s (median of 3)")
 
     log(f"(a) raw translate_batch on {len(files)} documents")
@@ -606,8 +604,7 @@ def main() -> None:
             from pipeline.synth import build_synthetic_package
 
             build_synthetic_package(TINY, size="tiny", seed=0)
-        tiny_fixed = statistics.median(
-            zhen_translate([tiny], RUNS / "tiny", None, model=TINY).wall for _ in range(3))
+        tiny_fixed = fixed_cost(TINY)
         for n in LINEAR_DOCS:
             docs = generate_corpus(n, folder=OUT / f"linear-{n}")
             log(f"pipeline linearity: {n} documents, {chars_of(docs):,} characters, tiny model")
