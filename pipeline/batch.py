@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .digests import file_sha256
 from .errors import InputError, TeiError, ZhenError
 from .glossary import Glossary, load_glossary
 from .memory import TranslationMemory, memory_context
 from .model import Document, Paragraph, Provenance, Sentence, SourceInfo
 from .packages import ArgosPackage, resolve_package
-from .reader import TextStream, display_name, file_sha256, read_text_file
+from .reader import TextStream, display_name, read_text_file
 from .segment import segment_sentences
 from .tei import TeiWriter, read_tei_header
 from .terms import TermMatcher, match_terms

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .glossary import Glossary
 from .model import Document, TermStatus
+from .renderings import allocate_renderings
 from .terms import TermMatcher, match_terms
-from .translate import allocate_renderings
 
 
 @dataclass

@@ -44,6 +44,14 @@ class TermStatus(str, Enum):
     EDITED = "edited"  # present in a human-corrected English side read back from TEI
 
 
+class Origin(str, Enum):
+    """Who wrote a sentence's English."""
+
+    MACHINE = "machine"  # decoded in this run
+    MEMORY = "memory"  # a machine translation taken from the translation memory
+    HUMAN = "human"  # a person's translation (an edit carried over, or from the memory)
+
+
 @dataclass
 class TermMatch:
     """One occurrence of a glossary term in a sentence, on both sides.
@@ -68,7 +76,18 @@ class Sentence:
     zh: str
     en: str | None = None
     terms: list[TermMatch] = field(default_factory=list)
-    from_memory: bool = False  # the English came from the translation memory, not the decoder
+    origin: Origin = Origin.MACHINE
+    translator: str = ""  # who, for a human translation ("" when not known)
+    written_digest: str = ""  # read back: digest of the English as zhen wrote it ("" if none)
+
+    @property
+    def from_memory(self) -> bool:
+        """The English is a machine translation taken from the translation memory."""
+        return self.origin is Origin.MEMORY
+
+    @property
+    def human(self) -> bool:
+        return self.origin is Origin.HUMAN
 
 
 @dataclass
@@ -92,6 +111,7 @@ class SourceInfo:
     sha256: str  # of the raw input bytes
     encoding: str  # detected encoding, e.g. "utf-8", "utf-8-sig", "gb18030"
     dropped_chars: int = 0  # characters XML 1.0 forbids, removed on reading
+    text_sha256: str = ""  # of the Chinese side as written into the TEI (see tei.chinese_digest)
 
 
 @dataclass
@@ -111,6 +131,8 @@ class Provenance:
     sentences_from_memory: int = 0
     glossary_enforcement: str = ""  # how renderings were enforced, e.g. "off"
     length_cap: str = ""  # the output length cap, e.g. "1.5 x source tokens + 10"
+    sentences_human: int = 0  # English sentences written or revised by a person
+    translators: tuple[str, ...] = ()  # the people who did, as named to zhen
 
 
 @dataclass

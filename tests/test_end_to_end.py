@@ -17,9 +17,9 @@ from lxml import etree
 
 from pipeline.glossary import load_glossary
 from pipeline.reader import read_text_file
+from pipeline.renderings import find_renderings
 from pipeline.tei import TEI_NS, read_tei
 from pipeline.terms import TermMatcher, match_terms
-from pipeline.translate import find_all
 
 NS = {"t": TEI_NS}
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
@@ -84,7 +84,7 @@ def test_every_glossary_term_is_marked_and_enforced(translated):
             # The tiny model never produces a term by itself: every one is enforced,
             # and the rendering is really in the English text where the TEI says.
             assert occ.status.value == "enforced", (s.id, occ)
-            assert (occ.en_start, occ.en_end) in find_all(s.en, terms[occ.term_id].rendering)
+            assert (occ.en_start, occ.en_end) in find_renderings(s.en, terms[occ.term_id].rendering)
 
 
 def test_header_is_honest_about_the_synthetic_model(translated):

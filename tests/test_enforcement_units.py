@@ -6,12 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.model import Sentence, Term, TermKind, TermMatch, TermStatus
-from pipeline.translate import (
-    allocate_renderings,
-    find_all,
-    locate_renderings,
-    trim_repetition,
-)
+from pipeline.renderings import allocate_renderings, find_renderings, locate_renderings
+from pipeline.translate import trim_repetition
 
 TERMS = {
     "indo-pacific": Term("indo-pacific", "印太", "Indo-Pacific"),
@@ -22,13 +18,13 @@ TERMS = {
 
 
 def test_rendering_ignores_case_and_articles():
-    assert find_all("The Indo-Pacific matters", "the Indo-Pacific") == [(4, 16)]
-    assert find_all("BURDEN SHARING and burden sharing", "burden sharing") == [(0, 14), (19, 33)]
+    assert find_renderings("The Indo-Pacific matters", "the Indo-Pacific") == [(4, 16)]
+    assert find_renderings("BURDEN SHARING and burden sharing", "burden sharing") == [(0, 14), (19, 33)]
 
 
 def test_rendering_respects_word_boundaries():
-    assert find_all("TrumpTower", "Trump") == []
-    assert find_all("Trump's plan", "Trump") == [(0, 5)]
+    assert find_renderings("TrumpTower", "Trump") == []
+    assert find_renderings("Trump's plan", "Trump") == [(0, 5)]
 
 
 def test_keep_entry_renders_as_source():

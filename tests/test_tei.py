@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from pipeline.digests import chinese_digest
 from pipeline.model import (
     Document,
     Paragraph,
@@ -106,6 +107,9 @@ def test_header_alone_reads_back_like_the_whole_file(tmp_path):
     path = tmp_path / "sample.tei.xml"
     path.write_bytes(tei_bytes(doc))
     header = read_tei_header(path)
+    whole = read_tei(path)
+    assert header.source.text_sha256 == chinese_digest([p.zh for p in doc.paragraphs])
     assert (header.source, header.provenance, header.terms, header.title) == (
-        doc.source, doc.provenance, doc.terms, doc.title)
+        whole.source, whole.provenance, whole.terms, whole.title)
+    assert header.provenance == doc.provenance
     assert header.paragraphs == []
