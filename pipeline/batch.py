@@ -8,6 +8,11 @@ large a file is.  A file's TEI is written, atomically, as soon as its last parag
 done.  A run killed at any point leaves complete outputs or none, and a rerun takes every
 window already translated from the memory.  The model is loaded once, and only if some
 sentence is not in the translation memory.
+
+People's translations come first: before any output is overwritten, the human sentences
+in it (edited in the file, or marked human before) go into the memory (`edits`), and
+every sentence with a human translation (from those files or the memory) takes it instead
+of a machine translation.  An edit whose Chinese sentence is gone stays in the memory.
 """
 
 from __future__ import annotations
@@ -22,15 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .digests import file_sha256
-from .errors import InputError, TeiError, ZhenError
+from .digests import file_sha256, normalise_sentence
+from .edits import ExistingOutput, inspect_output
+from .errors import InputError, OutputError, ZhenError
 from .glossary import Glossary, load_glossary
-from .memory import TranslationMemory, memory_context
-from .model import Document, Paragraph, Provenance, Sentence, SourceInfo
+from .memory import HumanTranslation, TranslationMemory, memory_context
+from .model import Document, Origin, Paragraph, Provenance, Sentence, SourceInfo, TermStatus
 from .packages import ArgosPackage, resolve_package
 from .reader import TextStream, display_name, read_text_file
+from .renderings import locate_renderings
 from .segment import segment_sentences
-from .tei import TeiWriter, read_tei_header
+from .tei import TeiWriter
 from .terms import TermMatcher, match_terms
 from .translate import DecodingOptions, Translator
 from .writer import atomic_output, output_error, prepare_output_folder
@@ -49,8 +56,11 @@ class FileResult:
     output: Path | None = None
     sentences: int = 0
     from_memory: int = 0
+    human: int = 0  # sentences with a person's translation
     error: str | None = None
     up_to_date: bool = False  # skipped: the output already holds this translation
+    edits: int = 0  # human sentences in the output this one replaced
+    edits_carried: int = 0  # of those, whose Chinese sentence is still in the input
 
 
 @dataclass
@@ -59,6 +69,7 @@ class BatchReport:
     decoder_calls: int = 0
     sentences_translated: int = 0
     model_loaded: bool = False
+    edits_stored: int = 0  # human translations the memory gained or updated from outputs
 
     @property
     def failed(self) -> list[FileResult]:
@@ -71,6 +82,14 @@ class BatchReport:
     @property
     def up_to_date(self) -> list[FileResult]:
         return [f for f in self.files if f.up_to_date]
+
+    @property
+    def edits(self) -> tuple[int, int]:
+        """(human sentences of rewritten outputs carried into the new ones, those whose
+        Chinese sentence is gone: kept in the memory only)."""
+        done = [f for f in self.files if f.output and not f.error and not f.up_to_date]
+        carried = sum(f.edits_carried for f in done)
+        return carried, sum(f.edits for f in done) - carried
 
 
 def output_path(input_path: Path, out_dir: Path) -> Path:
@@ -125,6 +144,8 @@ class _Job:
     title: str = ""
     terms: set[str] = field(default_factory=set)
     from_memory: int = 0
+    edits: set[str] = field(default_factory=set)  # sources of the old output's human sentences
+    sources: set[str] = field(default_factory=set)  # normalised Chinese sentences read
     source: SourceInfo | None = None  # once the whole file has been read
     waiting: int = 0  # paragraphs in the current window
 
@@ -146,6 +167,11 @@ class BatchTranslator:
         self.package: ArgosPackage = resolve_package(model)
         self.memory = memory
         self._translator: Translator | None = None
+        # People's translations found in outputs about to be overwritten, by normalised
+        # source: those edited in the file win over the memory, those marked human before
+        # serve where the memory has none (it may be off, or another file).
+        self._edited: dict[str, HumanTranslation] = {}
+        self._carried: dict[str, HumanTranslation] = {}
         self.context = memory_context(
             self.package.package_id, self.options.output_key(), self.glossary.sha256
         )
@@ -177,17 +203,50 @@ class BatchTranslator:
             length_cap=self.options.length_cap_summary(),
         )
 
-    def is_up_to_date(self, path: Path, target: Path) -> bool:
-        """Whether `target` already holds the translation of `path` that this batch would
-        make: same source bytes, and the same model, decoding settings, glossary and zhen
-        version in its header (read without parsing the text)."""
-        try:
-            doc = read_tei_header(target)
-            source_sha256 = file_sha256(path)
-        except (TeiError, OSError):
+    def is_up_to_date(self, path: Path, existing: ExistingOutput | None) -> bool:
+        """Whether the existing output already holds the translation of `path` that this
+        batch would make: same source bytes, the same model, decoding settings, glossary
+        and zhen version in its header, and no edit made in it since zhen wrote it."""
+        if existing is None or existing.edited:
             return False
+        try:
+            source_sha256 = file_sha256(path)
+        except OSError:
+            return False
+        doc = existing.doc
         return (doc.source.sha256 == source_sha256
                 and _settings(doc.provenance) == self._settings)
+
+    def keep_edits(self, existing: ExistingOutput) -> int:
+        """Put the human sentences of an output about to be overwritten into the memory
+        and in reach of this run; return how many the memory gained or updated."""
+        edited, carried = existing.translations(self.glossary.sha256)
+        for item in carried:
+            self._carried.setdefault(item.key, item)
+        for item in edited:
+            self._edited[item.key] = item
+        if self.memory is None:
+            return 0
+        counts = self.memory.store_human(edited)
+        counts += self.memory.store_human(carried, only_new=True)
+        return counts.added + counts.updated
+
+    def apply_human(self, sentences: list[Sentence]) -> list[Sentence]:
+        """Give each sentence that has a person's translation that translation (its
+        renderings re-located: EDITED, or MISSED where the person's English lacks one);
+        return the others."""
+        keys = [normalise_sentence(s.zh) for s in sentences]
+        wanted = [k for k in keys if k not in self._edited]
+        stored = self.memory.lookup_human(wanted) if self.memory and wanted else {}
+        rest = []
+        for s, key in zip(sentences, keys):
+            found = self._edited.get(key) or stored.get(key) or self._carried.get(key)
+            if found is None:
+                rest.append(s)
+                continue
+            s.en, s.origin, s.translator = found.target, Origin.HUMAN, found.translator
+            locate_renderings(s, self.terms, TermStatus.EDITED)
+        return rest
 
     @functools.cached_property
     def _settings(self) -> tuple:
@@ -195,7 +254,8 @@ class BatchTranslator:
 
     def translate_sentences(self, sentences: list[Sentence], progress=None) -> int:
         """Fill the English side of `sentences`; return how many went through the decoder."""
-        todo = self.memory.lookup(self.context, sentences) if self.memory else list(sentences)
+        rest = self.apply_human(sentences)
+        todo = self.memory.lookup(self.context, rest) if self.memory else list(rest)
         if progress is not None and len(todo) < len(sentences):
             progress(len(sentences) - len(todo))
         if todo:
@@ -222,15 +282,25 @@ class BatchTranslator:
 
         report = BatchReport()
         paths = self._plan(inputs, out_dir, report, keep_going)
-        if update:
-            stale = []
-            for path in paths:
-                target = output_path(path, out_dir)
-                if self.is_up_to_date(path, target):
-                    report.files.append(FileResult(path, target, up_to_date=True))
-                else:
-                    stale.append(path)
-            paths = stale
+        existing: dict[Path, ExistingOutput] = {}
+        refused: dict[Path, ZhenError] = {}  # outputs not to overwrite, failed in their turn
+        stale = []
+        for path in paths:  # every output's human sentences are kept before any is written
+            target = output_path(path, out_dir)
+            try:
+                found = inspect_output(target, self.memory)
+            except ZhenError as exc:
+                refused[path] = exc
+                stale.append(path)
+                continue
+            if update and self.is_up_to_date(path, found):
+                report.files.append(FileResult(path, target, up_to_date=True))
+                continue
+            if found is not None:
+                existing[path] = found
+                report.edits_stored += self.keep_edits(found)
+            stale.append(path)
+        paths = stale
         prepare_output_folder(out_dir)
         disable = None if show_progress is None else not show_progress  # None: only on a TTY
         bar = tqdm(total=0, unit="sent", desc="translating", disable=disable, leave=False)
@@ -241,7 +311,14 @@ class BatchTranslator:
             for path in paths:
                 result = FileResult(Path(path))
                 report.files.append(result)
+                if path in refused:
+                    if not keep_going:  # finish the inputs before this one, then stop
+                        self._flush(window, jobs, report, bar, keep_going)
+                    self._fail(result, refused[path], keep_going)
+                    continue
                 job = _Job(result, output_path(path, out_dir), TeiWriter(out_dir))
+                if path in existing:
+                    job.edits = existing[path].keys()
                 jobs.append(job)
                 reading = self._read(job)
                 while True:
@@ -320,6 +397,7 @@ class BatchTranslator:
             if job not in jobs:
                 continue  # failed meanwhile
             job.from_memory += sum(1 for s in para.sentences if s.from_memory)
+            job.sources.update(normalise_sentence(s.zh) for s in para.sentences)
             job.terms.update(o.term_id for s in para.sentences for o in s.terms)
             try:
                 job.writer.add(para)
@@ -330,7 +408,20 @@ class BatchTranslator:
             self._finish(job, jobs, keep_going)
 
     def _finish(self, job: _Job, jobs, keep_going: bool) -> None:
-        """Write a completely translated file's TEI (atomically) and forget the job."""
+        """Write a completely translated file's TEI (atomically) and forget the job.
+
+        An old output's human sentence whose Chinese sentence is gone is kept in the
+        memory; without one, the old output is not overwritten."""
+        gone = len(job.edits - job.sources)
+        if gone and self.memory is None:
+            self._drop(job, jobs)
+            exc = OutputError(
+                f"{job.target}: {gone} human edit(s) in it no longer match a sentence of "
+                f"{job.result.input} and there is no memory to keep them: left as it was; "
+                "run without --no-memory"
+            )
+            self._fail(job.result, exc, keep_going)
+            return
         doc = Document(
             id=job.result.input.stem,
             title=job.title,
@@ -350,6 +441,9 @@ class BatchTranslator:
         job.result.output = job.target
         job.result.sentences = job.writer.sentences
         job.result.from_memory = job.from_memory
+        job.result.human = job.writer.tally.human
+        job.result.edits = len(job.edits)
+        job.result.edits_carried = len(job.edits & job.sources)
 
     @staticmethod
     def _drop(job: _Job, jobs: list[_Job], close: bool = True) -> None:

@@ -6,6 +6,7 @@ no CTranslate2.  A user mistake (ZhenError) is one line on stderr and a non-zero
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -25,6 +26,35 @@ def _glossary_option(f):
         show_default="$ZHEN_GLOSSARY or glossary/terms.tsv",
         help="Glossary TSV file.",
     )(f)
+
+
+def _memory_options(f):
+    f = click.option("--no-memory", is_flag=True, help="Without the translation memory.")(f)
+    return click.option("--memory", "memory_path", type=click.Path(path_type=Path),
+                        default=None,
+                        help="Translation memory file [default: $ZHEN_MEMORY or the user "
+                             "cache].")(f)
+
+
+def _translator_option(f):
+    return click.option("--translator", default=lambda: os.environ.get("ZHEN_TRANSLATOR", ""),
+                        show_default="$ZHEN_TRANSLATOR",
+                        help="Who made these translations (recorded with them).")(f)
+
+
+@contextlib.contextmanager
+def _open_memory(path: Path | None, off: bool):
+    """The translation memory at `path` (default: $ZHEN_MEMORY or the cache), or None."""
+    if off:
+        yield None
+        return
+    from .memory import TranslationMemory, default_memory_path
+
+    mem = TranslationMemory(path or default_memory_path())
+    try:
+        yield mem
+    finally:
+        mem.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,14 +119,20 @@ def translate(inputs, out_dir, model, glossary_path, beam_size, num_hypotheses, 
     done = report.written
     if not quiet:
         hits = sum(f.from_memory for f in done)
+        human = sum(f.human for f in done)
         total = sum(f.sentences for f in done)
         current = f", {len(report.up_to_date)} up to date" if update else ""
         click.echo(
             f"zhen: {len(done)} file(s) written to {out_dir}/{current}, {total} sentences, "
-            f"{hits} from memory, {report.sentences_translated} decoded, "
-            f"decoder calls: {report.decoder_calls}",
+            f"{human} from human translations, {hits} from memory, "
+            f"{report.sentences_translated} decoded, decoder calls: {report.decoder_calls}",
             err=True,
         )
+    carried, gone = report.edits
+    if carried or gone:  # said even with --quiet: it is about people's work
+        kept = ": kept in the memory" if gone else ""
+        click.echo(f"zhen: {carried} human edit(s) carried over, {gone} no longer match a "
+                   f"source sentence{kept}", err=True)
     if report.failed:
         raise _Failed(f"{len(report.failed)} of {len(report.files)} file(s) failed")
 
@@ -306,32 +342,58 @@ def glossary_export(file, glossary_path):
     click.echo(f"wrote {len(terms)} entries to {file}")
 
 
-# -- export ----------------------------------------------------------------------------------
+# -- export and import ------------------------------------------------------------------
 
-EXPORT_FORMATS = {
-    "tmx": "TMX 1.4b file for CAT tools and Sketch Engine",
-    "vrt": "folder: <name>.zh.vrt, <name>.en.vrt and cwb-align-encode files for CWB/NoSketch",
-    "moses": "prefix: PREFIX.zh and PREFIX.en, line-aligned plain text",
-    "cesalign": "XCES cesAlign file (plus zh/ and en/ sentence files) as OPUS reads",
-}
+
+# The names of exports.FORMATS, spelled out so that `zhen --help` imports no exporter
+# (tests/test_memory_cli.py checks that the two agree).
+EXPORT_NAMES = ["cesalign", "moses", "tmx", "vrt", "xliff"]
 
 
 @cli.command("export")
-@click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(EXPORT_FORMATS)))
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(EXPORT_NAMES))
 @click.argument("tei", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
-              help="File, folder (vrt) or prefix (moses) to write.")
+              help="File (tmx, cesalign), folder (vrt, xliff) or prefix (moses) to write.")
 @click.option("--name", default="zhen", show_default=True, help="Corpus name (vrt).")
-def export(fmt, tei, out, name):
-    """Export TEI files read back into FORMAT: tmx, vrt, moses or cesalign."""
-    from . import exports
+@click.option("--memory", "memory_path", type=click.Path(path_type=Path), default=None,
+              help="Memory whose human translations give fuzzy matches (xliff) "
+                   "[default: $ZHEN_MEMORY or the user cache].")
+@click.option("--no-memory", is_flag=True, help="No fuzzy matches (xliff).")
+def export(fmt, tei, out, name, memory_path, no_memory):
+    """Export TEI files read back into FORMAT: tmx, vrt, moses, cesalign or xliff."""
+    from .exports import FORMATS, ExportOptions
 
-    if fmt == "vrt":
-        written = exports.export_vrt(list(tei), out, name)
-    else:
-        written = getattr(exports, f"export_{fmt}")(list(tei), out)
+    with _open_memory(memory_path, no_memory or fmt != "xliff") as memory:
+        written = FORMATS[fmt].write(list(tei), out, ExportOptions(name, memory))
     for path in written:
         click.echo(f"wrote {path}")
+
+
+@cli.group("import")
+def import_() -> None:
+    """Bring translators' work back into zhen's TEI."""
+
+
+@import_.command("xliff")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "tei_dir", type=click.Path(path_type=Path, file_okay=False),
+              default="output", show_default=True,
+              help="Folder of the TEI files the XLIFF was exported from.")
+@_memory_options
+@_translator_option
+def import_xliff(files, tei_dir, memory_path, no_memory, translator):
+    """Apply the targets of XLIFF 1.2 FILES (from `zhen export xliff`) to their TEI files:
+    edits marked human, terms re-located, the memory updated."""
+    from .edits import import_xliff as apply
+
+    with _open_memory(memory_path, no_memory) as memory:
+        results = apply(files, tei_dir, memory, translator)
+    for r in results:
+        click.echo(f"{r.path}: {r.changed} sentence(s) from the translator, "
+                   f"{r.unchanged} unchanged")
+    click.echo(f"zhen: {sum(r.changed for r in results)} human translation(s) applied to "
+               f"{len(results)} file(s)", err=True)
 
 
 @cli.command()
@@ -357,43 +419,80 @@ def corpus(folder, out, title):
 @click.argument("tei", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
               help="HTML file (or existing folder) to write.")
-def view(tei, out):
-    """Write a self-contained HTML page showing TEI side by side, terms highlighted."""
+@_memory_options
+def view(tei, out, memory_path, no_memory):
+    """Write a self-contained HTML page showing TEI side by side, terms highlighted, human
+    sentences marked, similar human translations from the memory offered."""
+    from .memory import default_memory_path
     from .view import write_view
 
-    click.echo(f"wrote {write_view(tei, out)}")
+    path = memory_path or default_memory_path()
+    with _open_memory(path, no_memory or not Path(path).exists()) as mem:
+        human = mem.human_entries() if mem is not None else []
+    click.echo(f"wrote {write_view(tei, out, human)}")
 
 
-# -- cache -----------------------------------------------------------------------------------
+# -- memory ----------------------------------------------------------------------------
 
 
 @cli.group()
-def cache() -> None:
-    """Inspect or clear the translation memory."""
+def memory() -> None:
+    """The translation memory: machine translations, and people's translations (kept)."""
 
 
-@cache.command("stats")
-@click.option("--memory", "memory_path", type=click.Path(path_type=Path), default=None)
-def cache_stats(memory_path):
+@memory.command("stats")
+@_memory_options
+def memory_stats(memory_path, no_memory):
     """Entries and size of the translation memory."""
-    from .memory import TranslationMemory, default_memory_path
-
-    mem = TranslationMemory(memory_path or default_memory_path())
-    st = mem.stats()
-    mem.close()
-    click.echo(f"{st.path}: {st.entries} sentences, {st.size_bytes / 1e6:.1f} MB")
+    with _open_memory(memory_path, False) as mem:
+        st = mem.stats()
+    click.echo(f"{st.path}: {st.entries} machine translations, {st.human} human translations "
+               f"({st.human_versions} versions), {st.size_bytes / 1e6:.1f} MB")
 
 
-@cache.command("clear")
-@click.option("--memory", "memory_path", type=click.Path(path_type=Path), default=None)
-def cache_clear(memory_path):
-    """Delete every entry of the translation memory."""
-    from .memory import TranslationMemory, default_memory_path
+@memory.command("clear")
+@_memory_options
+def memory_clear(memory_path, no_memory):
+    """Delete the machine translations (they can be made again); human ones are kept."""
+    with _open_memory(memory_path, False) as mem:
+        n = mem.clear()
+        kept = mem.stats().human
+    click.echo(f"removed {n} machine translations from {mem.path}; kept {kept} human "
+               "translations (export them with `zhen memory export`)")
 
-    mem = TranslationMemory(memory_path or default_memory_path())
-    n = mem.clear()
-    mem.close()
-    click.echo(f"removed {n} sentences from {mem.path}")
+
+@memory.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_memory_options
+@_translator_option
+def memory_import(files, memory_path, no_memory, translator):
+    """Load approved translations from TMX (any CAT tool), XLIFF 1.2 or zhen TEI FILES."""
+    from .memory_io import import_translations
+
+    with _open_memory(memory_path, False) as mem:
+        report = import_translations(files, mem, translator)
+    c = report.counts
+    click.echo(f"zhen: {c.added} added, {c.updated} updated, {c.unchanged + c.older} "
+               f"unchanged or older, {report.skipped} skipped (not an approved zh→en "
+               "human translation)", err=True)
+
+
+@memory.command("export")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--human-only", is_flag=True, help="Only people's translations.")
+@_memory_options
+def memory_export(file, human_only, memory_path, no_memory):
+    """Write the memory as a TMX 1.4b FILE (x-origin human or machine)."""
+    from .memory_io import export_translations
+
+    with _open_memory(memory_path, False) as mem:
+        n = export_translations(mem, file, human_only)
+    click.echo(f"wrote {n} translation units to {file}")
+
+
+# `zhen cache` is the older name of `zhen memory` (stats and clear).
+cli.add_command(click.Group("cache", commands={"stats": memory_stats, "clear": memory_clear},
+                            help="Older name of `zhen memory`."))
 
 
 class _Failed(Exception):

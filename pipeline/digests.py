@@ -38,6 +38,11 @@ def english_digest(text: str) -> str:
     return hashlib.sha256(normalise_sentence(text).encode()).hexdigest()[:16]
 
 
+def short_digest(text: str) -> str:
+    """8 hex digits of sha256: a stable name for a string (e.g. a translator's xml:id)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 class ChineseDigest:
     """sha256 of a document's Chinese side, paragraph by paragraph as it is written, so that
     a Chinese side changed by hand can be told from the one zhen wrote."""

@@ -33,6 +33,7 @@ from pipeline.glossary import (
 )
 from pipeline.model import Term, TermKind
 from pipeline.terms import normalize_form
+from pipeline.xmlsafe import parse_untrusted_xml, read_limited
 
 TBX_NS = "urn:iso:std:iso:30042:ed-2"  # ISO 30042:2019
 TBX_NAMESPACES = frozenset({TBX_NS, "urn:iso:std:iso:30042:ed:3.0", ""})
@@ -57,7 +58,6 @@ _STATUS_RANK = {
 }
 _DNT_NOTES = frozenset({"do not translate", "do-not-translate", "dnt", "untranslatable"})
 _GENERIC_ID = re.compile(r"[a-z]{0,4}[-_.]?\d+")  # c1, id42, entry-7: ids that say nothing
-_DTD_SUBSET = re.compile(rb"<!DOCTYPE[^\[>]*\[(.*?)\]\s*>", re.S)
 _LANG_CODE = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{1,8})*", re.I)
 
 
@@ -94,54 +94,7 @@ def _clean_text(text: str) -> str:
 
 
 def _read_limited(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise GlossaryError(
-                f"{path}: {size} bytes is more than the {MAX_FILE_BYTES} a glossary may have"
-            )
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise GlossaryError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise GlossaryError(f"{path}: is a folder, not a file") from None
-    except OSError as exc:
-        raise GlossaryError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def _refuse_entities(path: Path) -> GlossaryError:
-    return GlossaryError(
-        f"{path}: refusing a file whose DOCTYPE declares entities (entity expansion or "
-        "external-file attack); export it again without a DOCTYPE"
-    )
-
-
-def _parse_xml(data: bytes, path: Path):
-    from lxml import etree
-
-    subset = _DTD_SUBSET.search(data[:65536])
-    if subset and b"<!ENTITY" in subset.group(1):
-        raise _refuse_entities(path)
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno or 0
-        raise GlossaryError(f"{path}:{line}: not well-formed XML ({exc.msg})") from None
-    dtd = root.getroottree().docinfo.internalDTD
-    if dtd is not None and any(True for _ in dtd.iterentities()):
-        raise _refuse_entities(path)
-    if any(isinstance(node, etree._Entity) for node in root.iter()):
-        raise _refuse_entities(path)
-    return root
+    return read_limited(path, MAX_FILE_BYTES, GlossaryError, "a glossary")
 
 
 def _text(el, path: Path, what: str) -> str:
@@ -213,7 +166,7 @@ def _entry_terms(entry, path: Path) -> tuple[list[tuple[str, str, int]], list[st
 def load_tbx(path: str | os.PathLike[str]) -> tuple[list[Term], list[str]]:
     """Entries of a TBX file plus messages about the entries that had to be skipped."""
     path = Path(path)
-    root = _parse_xml(_read_limited(path), path)
+    root = parse_untrusted_xml(path, MAX_FILE_BYTES, GlossaryError, "a glossary")
     from lxml import etree
 
     namespace = etree.QName(root).namespace or ""

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from .digests import ChineseDigest, english_digest
+from .digests import ChineseDigest, english_digest, short_digest
 from .errors import TeiError
 from .model import (
     Document,
@@ -48,8 +48,8 @@ STATUS_DESCRIPTIONS = {
     "is marked on the Chinese side only.",
     TermStatus.EDITED: "The rendering is in a human-corrected English sentence.",
 }
-HUMAN_RESP = "resp.human"
-UNNAMED_TRANSLATOR = "a translator not named to zhen (set ZHEN_TRANSLATOR)"  # xml:id of the respStmt for people's translations
+HUMAN_RESP = "resp.human"  # xml:id of the respStmt for people's translations (one per person)
+UNNAMED_TRANSLATOR = "a translator not named to zhen (set ZHEN_TRANSLATOR)"
 DIGEST_PREFIX = "zhen:"  # English s/@n: digest of the English as zhen wrote it
 SYNTHETIC_WARNING = (
     "The English side was produced by a SYNTHETIC test model with random weights: it is "
@@ -115,8 +115,16 @@ def _en_s_attrs(s: Sentence) -> dict[str, str]:
     attrs = {"xml_id": en_id(s.id), "corresp": "#" + zh_id(s.id),
              "n": DIGEST_PREFIX + english_digest(s.en or "")}
     if s.human:
-        attrs["resp"] = "#" + HUMAN_RESP
+        attrs["resp"] = "#" + human_resp_id(s.translator)
     return attrs
+
+
+def human_resp_id(translator: str) -> str:
+    """xml:id of the respStmt of one translator: derived from the name alone, so that a
+    streamed paragraph can point to it before the header is written."""
+    if not translator:
+        return HUMAN_RESP
+    return f"{HUMAN_RESP}.{short_digest(translator)}"
 
 
 class Tally:
@@ -134,8 +142,7 @@ class Tally:
             self.sentences += 1
             if s.human:
                 self.human += 1
-                if s.translator:
-                    self.translators.add(s.translator)
+                self.translators.add(s.translator)
 
 
 def tally(doc: Document) -> Tally:
@@ -349,11 +356,11 @@ def _build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
     _sub(rs, "resp", "sentence segmentation, glossary annotation and machine translation")
     _sub(rs, "name", f"zhen {prov.pipeline_version}")
     if counts.human:
-        rs = _sub(ts, "respStmt", xml_id=HUMAN_RESP)
-        _sub(rs, "resp", 'translation or revision of the English sentences marked '
-             f'resp="#{HUMAN_RESP}"')
-        for name in sorted(counts.translators) or [UNNAMED_TRANSLATOR]:
-            _sub(rs, "name", name)
+        for name in sorted(counts.translators):
+            rid = human_resp_id(name)
+            rs = _sub(ts, "respStmt", xml_id=rid)
+            _sub(rs, "resp", f'translation or revision of the English sentences with resp="#{rid}"')
+            _sub(rs, "name", name or UNNAMED_TRANSLATOR)
     pub = _sub(fd, "publicationStmt")
     if counts.human:
         english = (f"{counts.human} of {total} English sentences were translated or revised "
@@ -441,7 +448,8 @@ def _build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
         change.set("when", prov.date)
     if counts.human:
         change = _sub(rd, "change", f"{counts.human} English sentence(s) translated or revised "
-                      "by a person.", who="#" + HUMAN_RESP)
+                      "by a person.",
+                      who=" ".join("#" + human_resp_id(n) for n in sorted(counts.translators)))
         if prov.date:
             change.set("when", prov.date)
 
@@ -519,10 +527,12 @@ def _read_origin(sentence: Sentence, es: etree._Element, doc: Document) -> None:
     others MISSED (never the status the machine text had)."""
     n = es.get("n") or ""
     sentence.written_digest = n.removeprefix(DIGEST_PREFIX) if n.startswith(DIGEST_PREFIX) else ""
-    if (es.get("resp") == "#" + HUMAN_RESP or is_edited(sentence)) and (sentence.en or "").strip():
+    resp = (es.get("resp") or "").removeprefix("#")
+    if (resp.startswith(HUMAN_RESP) or is_edited(sentence)) and (sentence.en or "").strip():
         sentence.origin = Origin.HUMAN
-        translators = doc.provenance.translators
-        sentence.translator = translators[0] if len(translators) == 1 else ""
+        # an edit made in the file since is nobody's known to zhen
+        names = {human_resp_id(n): n for n in doc.provenance.translators}
+        sentence.translator = "" if is_edited(sentence) else names.get(resp, "")
         locate_renderings(sentence, doc.terms, TermStatus.EDITED)
 
 
@@ -554,8 +564,8 @@ def _parse_header(root: etree._Element, name: str) -> Document:
     memory = first(f"{notes}[@type='translation-memory']/text()", "0").split(" ")[0]
     human = first(f"{notes}[@type='human-translation']/text()", "0").split(" ")[0]
     source.text_sha256 = first(f"{bibl}/t:idno[@type='text-sha256']/text()")
-    names = root.xpath(f"t:teiHeader/t:fileDesc/t:titleStmt/t:respStmt[@xml:id='{HUMAN_RESP}']"
-                       "/t:name/text()", namespaces=ns)
+    names = root.xpath(f"t:teiHeader/t:fileDesc/t:titleStmt/t:respStmt[starts-with(@xml:id, "
+                       f"'{HUMAN_RESP}')]/t:name/text()", namespaces=ns)
     apps = "t:teiHeader/t:encodingDesc/t:appInfo/t:application"
     pkg_app = root.xpath(f"{apps}[not(@ident='zhen') and not(@ident='ctranslate2')]",
                          namespaces=ns)

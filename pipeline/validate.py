@@ -88,7 +88,7 @@ def validate_files(
     found: dict[Path, list[Problem]] = {p: [] for p in paths}
     trees: dict[Path, etree._ElementTree] = {}
     for path in paths:
-        tree, problem = parse_tei(path)
+        tree, problem = parse_tei_file(path)
         if problem is not None:
             found[path].append(problem)
         else:
@@ -101,7 +101,7 @@ def validate_files(
     return [q for problems in found.values() for q in sorted(problems, key=lambda q: q.line)]
 
 
-def parse_tei(path: Path) -> tuple[etree._ElementTree | None, Problem | None]:
+def parse_tei_file(path: Path) -> tuple[etree._ElementTree | None, Problem | None]:
     """Parse one file safely (no DTDs, entities or network); a failure is an 'xml' Problem."""
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, collect_ids=False
@@ -352,13 +352,14 @@ def _unprefixed(tei: etree._Element) -> etree._Element:
 
 def _check_lossless(zh_div: etree._Element, add) -> None:
     """Chinese p = its s elements and nothing else; s = text and text-only terms; none empty."""
+    # White space between sentences is layout (an XML editor's indentation), not text.
     for p in zh_div.iter(P):
-        if p.text:
+        if p.text and p.text.strip():
             add(p, f"{_name(p)}: text outside any s in a Chinese p")
         for child in p:
             if child.tag != S:
                 add(child, f"{_name(child)} inside Chinese {_name(p)}: only s belongs there")
-            elif child.tail:
+            elif child.tail and child.tail.strip():
                 add(child, f"{_name(child)}: text after it in a Chinese p, outside any s")
     for s in zh_div.iter(S):
         if not "".join(s.itertext()):

@@ -9,9 +9,12 @@ I/O edge: it reads the TEI back (so human corrections show) and writes the page 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
+from .fuzzy import Suggestion, suggest_translations
+from .memory import HumanTranslation
 from .model import Document, Sentence, Term, TermMatch, TermStatus
 from .tei import STATUS_DESCRIPTIONS, SYNTHETIC_WARNING, read_tei
 from .writer import write_atomic
@@ -76,6 +79,10 @@ table.aligned { width: 100%; table-layout: fixed; margin-top: 1rem; }
 .aligned td.zh { font-size: 1.05rem; }
 .aligned tr.pair:hover td { background: #fafafa; }
 .aligned tr.pair:target td { background: #fffbe6; }
+.aligned tr.human td.en { border-left: 3px solid #2e7d32; }
+.origin { font-size: .7rem; color: #2e7d32; font-weight: 600; margin-left: .4rem; }
+.suggest { font-size: .8rem; color: var(--muted); margin-top: .3rem; }
+.suggest li { list-style: none; }
 .untranslated { color: var(--muted); font-style: italic; }
 .st-model, .st-enforced, .st-missed, .st-edited, .st-none { color: inherit;
   padding: 0 .1em; border-radius: 2px; }
@@ -213,6 +220,9 @@ def _provenance(doc: Document) -> str:
         ("Date", _e(prov.date)),
         ("From memory", f"{prov.sentences_from_memory} of {total} sentences taken from "
          "the translation memory"),
+        ("Human translations", f"{sum(s.human for s in doc.sentences())} of {total} "
+         "sentences translated or revised by a person"
+         + (f" ({_e(', '.join(prov.translators))})" if prov.translators else "")),
     ]
     items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
     return f'<dl class="prov">{items}</dl>'
@@ -264,16 +274,32 @@ def _glossary(doc: Document) -> str:
             f'<tbody>{"".join(rows)}</tbody></table></details>')
 
 
-def _aligned(doc: Document) -> str:
+def _suggestions(matches: Sequence[Suggestion]) -> str:
+    """Fuzzy matches from people's translations of similar sentences: shown, never used."""
+    if not matches:
+        return ""
+    items = "".join(f'<li><span class="score">{round(m.score)}%</span> '
+                    f'<span lang="zh">{_e(m.source)}</span> → {_e(m.target)}</li>'
+                    for m in matches)
+    return (f'<details class="suggest"><summary>{len(matches)} similar human '
+            f'translation(s)</summary><ul>{items}</ul></details>')
+
+
+def _aligned(doc: Document, suggestions: Mapping[str, Sequence[Suggestion]]) -> str:
     bodies = []
     for para in doc.paragraphs:
         rows = []
         for s in para.sentences:
             zh, en = _sentence_cells(s, doc.terms)
+            who = f" ({s.translator})" if s.translator else ""
+            badge = (f'<span class="origin" title="translated or revised by a person{_e(who)}">'
+                     "human</span>" if s.human else "")
             rows.append(
-                f'<tr class="pair" id="{_e(s.id)}"><td class="sid" data-para="{_e(para.id)}">'
+                f'<tr class="pair{" human" if s.human else ""}" id="{_e(s.id)}" '
+                f'data-origin="{s.origin.value}"><td class="sid" data-para="{_e(para.id)}">'
                 f'<a href="#{_e(s.id)}">{_e(s.id)}</a></td>'
-                f'<td class="zh" lang="zh">{zh}</td><td class="en" lang="en">{en}</td></tr>')
+                f'<td class="zh" lang="zh">{zh}</td><td class="en" lang="en">{en}{badge}'
+                f'{_suggestions(suggestions.get(s.id, ()))}</td></tr>')
         if rows:
             bodies.append(f'<tbody class="para" id="{_e(para.id)}">{"".join(rows)}</tbody>')
     return ('<table class="aligned"><colgroup><col class="c-id"><col class="c-zh">'
@@ -281,8 +307,10 @@ def _aligned(doc: Document) -> str:
             f'<th lang="en">English</th></tr></thead>{"".join(bodies)}</table>')
 
 
-def render_html(doc: Document) -> str:
-    """The whole HTML5 page for a document (pure)."""
+def render_html(doc: Document,
+                suggestions: Mapping[str, Sequence[Suggestion]] | None = None) -> str:
+    """The whole HTML5 page for a document (pure); `suggestions` (by sentence id) are fuzzy
+    matches from people's translations, shown under the English."""
     banner = (f'<div class="banner" role="alert">{_e(SYNTHETIC_WARNING)}</div>'
               if doc.provenance.package_synthetic else "")
     return (
@@ -294,13 +322,15 @@ def render_html(doc: Document) -> str:
         f'<header>\n<h1 lang="zh">{_e(doc.title)}</h1>\n{banner}\n'
         f'<div class="meta">{_provenance(doc)}{_summary(doc)}</div>\n'
         f"{_legend(doc)}\n{_glossary(doc)}\n</header>\n"
-        f"<main>\n{_aligned(doc)}\n</main>\n"
+        f"<main>\n{_aligned(doc, suggestions or {})}\n</main>\n"
         f"<script>\n{JS}\n</script>\n</body>\n</html>\n"
     )
 
 
-def write_view(tei_path: str | Path, out_html: str | Path) -> Path:
-    """Read a zhen TEI file and write its HTML view; returns the page's path.
+def write_view(tei_path: str | Path, out_html: str | Path,
+               human: Sequence[HumanTranslation] = ()) -> Path:
+    """Read a zhen TEI file and write its HTML view; returns the page's path.  `human`:
+    people's translations to offer as fuzzy matches.
 
     If `out_html` is an existing directory the page is written there as `<stem>.html`.
     """
@@ -308,5 +338,6 @@ def write_view(tei_path: str | Path, out_html: str | Path) -> Path:
     out = Path(out_html)
     if out.is_dir():
         out = out / f"{doc.id}.html"
-    write_atomic(out, render_html(doc).encode("utf-8"))
+    html = render_html(doc, suggest_translations(doc.sentences(), human))
+    write_atomic(out, html.encode("utf-8"))
     return out

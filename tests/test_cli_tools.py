@@ -163,10 +163,10 @@ def test_view_writes_a_page(corpus, tmp_path):
 def test_cache_stats_and_clear(corpus):
     _tmp, env, _teis = corpus
     stats = run_zhen(["cache", "stats"], env)
-    assert stats.returncode == 0 and " 0 sentences" not in stats.stdout
+    assert stats.returncode == 0 and " 0 machine translations" not in stats.stdout
     cleared = run_zhen(["cache", "clear"], env)
     assert cleared.returncode == 0 and "removed" in cleared.stdout
-    assert " 0 sentences" in run_zhen(["cache", "stats"], env).stdout
+    assert " 0 machine translations" in run_zhen(["memory", "stats"], env).stdout
 
 
 def test_translate_option_defaults_are_the_library_defaults():

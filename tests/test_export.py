@@ -174,7 +174,8 @@ def test_tmx_header_and_props(tei_files, tmp_path):
     assert tu.xpath("prop[@type='x-source']/text()") == ["policy-a.tei.xml"]
     assert tu.xpath("prop[@type='x-term']/text()") == ["indo-pacific-strategy",
                                                        "us-japan-alliance"]
-    assert [c.tag for c in tu] == ["prop", "prop", "prop", "tuv", "tuv"]  # DTD order
+    assert tu.xpath("prop[@type='x-origin']/text()") == ["machine"]
+    assert [c.tag for c in tu] == ["prop", "prop", "prop", "prop", "tuv", "tuv"]  # DTD order
 
 
 # -- VRT ---------------------------------------------------------------------------------
@@ -306,7 +307,7 @@ def test_cwb_encodes_the_vrt_and_the_alignment(tei_files, tmp_path):
         data.mkdir(parents=True)
         subprocess.run(["cwb-encode", "-c", "utf8", "-x", "-s", "-B", "-d", str(data),
                         "-f", str(vrt), "-R", str(registry / f"zhen_{lang}"), *columns[lang],
-                        "-S", "text:0+id+title+source", "-S", "p:0+id", "-S", "s:0+id"],
+                        "-S", "text:0+id+title+source", "-S", "p:0+id", "-S", "s:0+id+origin"],
                        check=True)
         subprocess.run(["cwb-makeall", "-r", str(registry), "-V", f"ZHEN_{lang.upper()}"],
                        check=True, capture_output=True)

@@ -24,12 +24,8 @@ def tuid(doc_id: str, sentence_id: str) -> str:
     return f"{doc_id}:{zh_id(sentence_id)}"
 
 
-def render_tmx(docs: Sequence[TeiDoc]) -> bytes:
-    """TMX 1.4b: one `tu` per sentence pair that has text on both sides.
-
-    Each `tu` carries `prop type="x-source"` (the TEI file name) and one
-    `prop type="x-term"` per glossary term id occurring in the Chinese sentence.
-    """
+def tmx_skeleton(o_tmf: str = "zhen TEI") -> tuple[etree._Element, etree._Element]:
+    """A TMX 1.4b root with zhen's header, and its empty body."""
     root = etree.Element("tmx", version="1.4")
     etree.SubElement(root, "header", {
         "creationtool": "zhen",
@@ -38,21 +34,44 @@ def render_tmx(docs: Sequence[TeiDoc]) -> bytes:
         "segtype": "sentence",
         "adminlang": "en",
         "srclang": "zh",
-        "o-tmf": "zhen TEI",
+        "o-tmf": o_tmf,
     })
-    body = etree.SubElement(root, "body")
+    return root, etree.SubElement(root, "body")
+
+
+def add_tu(body: etree._Element, zh: str, en: str, props: Sequence[tuple[str, str]] = (),
+           **attrs: str) -> etree._Element:
+    """A `tu` with its props (type, text) and a zh and an en `tuv`."""
+    tu = etree.SubElement(body, "tu", {k: v for k, v in attrs.items() if v})
+    for kind, text in props:
+        etree.SubElement(tu, "prop", type=kind).text = text
+    for lang, text in (("zh", zh), ("en", en)):
+        tuv = etree.SubElement(tu, "tuv", {XML_LANG: lang})
+        etree.SubElement(tuv, "seg").text = text
+    return tu
+
+
+def tmx_bytes(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def render_tmx(docs: Sequence[TeiDoc]) -> bytes:
+    """TMX 1.4b: one `tu` per sentence pair that has text on both sides.
+
+    Each `tu` carries `prop type="x-source"` (the TEI file name), `prop type="x-origin"`
+    (machine, memory or human: who wrote the English) and one `prop type="x-term"` per
+    glossary term id occurring in the Chinese sentence.
+    """
+    root, body = tmx_skeleton()
     for item in docs:
         for s in item.doc.sentences():
             if not is_pair(s.zh, s.en):
                 continue
-            tu = etree.SubElement(body, "tu", tuid=tuid(item.doc.id, s.id))
-            etree.SubElement(tu, "prop", type="x-source").text = item.name
-            for term_id in dict.fromkeys(occ.term_id for occ in s.terms):
-                etree.SubElement(tu, "prop", type="x-term").text = term_id
-            for lang, text in (("zh", s.zh), ("en", s.en or "")):
-                tuv = etree.SubElement(tu, "tuv", {XML_LANG: lang})
-                etree.SubElement(tuv, "seg").text = text
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+            props = [("x-source", item.name), ("x-origin", s.origin.value)]
+            props += [("x-term", t) for t in dict.fromkeys(occ.term_id for occ in s.terms)]
+            add_tu(body, s.zh, s.en or "", props, tuid=tuid(item.doc.id, s.id),
+                   creationid=s.translator if s.human else "")
+    return tmx_bytes(root)
 
 
 def export_tmx(tei_paths: Iterable[str | Path], out_file: str | Path) -> list[Path]:

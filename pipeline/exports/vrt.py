@@ -140,8 +140,9 @@ def _tag(name: str, **attrs: str) -> str:
     return f"<{name}{values}>"
 
 
-def _add_sentence(side: Side, sid: str, tokens: list[Token], english: bool) -> None:
-    side.lines.append(_tag("s", id=sid))
+def _add_sentence(side: Side, sid: str, tokens: list[Token], english: bool,
+                  origin: str) -> None:
+    side.lines.append(_tag("s", id=sid, origin=origin))
     for t in tokens:
         word = _escape(t.word)
         cols = [word, _escape(t.word.lower())] if english else [word]
@@ -163,8 +164,10 @@ def render_vrt(docs: Sequence[TeiDoc]) -> tuple[Side, Side]:
             zh.lines.append(_tag("p", id=zh_id(para.id)))
             en.lines.append(_tag("p", id=en_id(para.id)))
             for s in para.sentences:
-                _add_sentence(zh, zh_id(s.id), zh_tokens(s), english=False)
-                _add_sentence(en, en_id(s.id), en_tokens(s), english=True)
+                # origin: who wrote the English (machine, memory or human); the Chinese
+                # side carries it too, so that CQP can filter either corpus by it
+                _add_sentence(zh, zh_id(s.id), zh_tokens(s), False, s.origin.value)
+                _add_sentence(en, en_id(s.id), en_tokens(s), True, s.origin.value)
             zh.lines.append("</p>")
             en.lines.append("</p>")
         for side in (zh, en):

@@ -26,6 +26,7 @@ GLOSSARY = REPO / "glossary" / "terms.tsv"
 FAST = ("--beam-size", "1", "--num-hypotheses", "1", "--threads", "1")
 _SUMMARY = re.compile(
     r"zhen: (?P<files>\d+) file\(s\) written to .*, (?P<sentences>\d+) sentences, "
+    r"(?P<human>\d+) from human translations, "
     r"(?P<from_memory>\d+) from memory, (?P<decoded>\d+) decoded, "
     r"decoder calls: (?P<decoder_calls>\d+)"
 )
