@@ -4,7 +4,7 @@
 #   make test    lint (code and glossary) and the test suite
 #   make bench   throughput table on a synthetic base-size model (see bench/)
 #   make corpus  output/corpus.xml, a teiCorpus over every output/*.tei.xml
-#   make clean   remove generated TEI
+#   make clean   remove generated TEI (human translations in it are kept in the memory)
 # Pick a model with MODEL=name|folder|file.argosmodel (default: $ZHEN_MODEL or the installed one).
 
 VENV     ?= .venv
@@ -77,5 +77,10 @@ bench:
 corpus: all
 	$(ZHEN) corpus output -o output/corpus.xml
 
+# People's translations in the outputs go into the memory first; if that fails, nothing
+# is removed.
 clean:
+	@set -- output/*.tei.xml; if [ -e "$$1" ]; then \
+	  $(ZHEN) memory import "$$@" || { echo "make clean: the human translations in output/ \
+	could not be saved to the translation memory; nothing was removed" >&2; exit 1; }; fi
 	rm -f output/*.tei.xml output/corpus.xml output/.*.tmp

@@ -538,8 +538,12 @@ def _read_origin(sentence: Sentence, es: etree._Element, doc: Document) -> None:
 
 def is_edited(sentence: Sentence) -> bool:
     """Whether a sentence read back was edited in the file since zhen wrote it."""
-    return bool(sentence.written_digest) and english_digest(sentence.en or "") != \
-        sentence.written_digest
+    return is_edited_text(sentence.en or "", sentence.written_digest)
+
+
+def is_edited_text(english: str, written_digest: str) -> bool:
+    """Whether `english` differs from the English whose digest zhen recorded ("" if none)."""
+    return bool(written_digest) and english_digest(english) != written_digest
 
 
 def _parse_header(root: etree._Element, name: str) -> Document:

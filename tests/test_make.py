@@ -100,3 +100,30 @@ def test_make_k_goes_on_past_a_bad_input(project, tiny_model, zhen_env):
     names = {p.name for p in (project / "output").glob("*.tei.xml")}
     assert names == {p.stem + ".tei.xml" for p in (project / "input").glob("*.txt")} - {
         "broken.tei.xml"}
+
+
+def test_make_clean_keeps_human_translations_in_the_memory(project, tiny_model, zhen_env):
+    from pipeline.memory import TranslationMemory
+
+    assert make(project, tiny_model, zhen_env).returncode == 0
+    out = project / "output" / "unseen-article.tei.xml"
+    data = out.read_text(encoding="utf-8")
+    data, n = re.subn(r'(<s xml:id="en\.p2\.s1"[^>]*>).*?(</s>)', r"\1A person's English.\2",
+                      data, count=1)
+    assert n == 1
+    out.write_text(data, encoding="utf-8")
+    cleaned = make(project, tiny_model, zhen_env, "clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert not list((project / "output").glob("*.tei.xml"))
+    memory = TranslationMemory(Path(zhen_env["ZHEN_MEMORY"]))
+    try:
+        assert [h.target for h in memory.human_entries()] == ["A person's English."]
+    finally:
+        memory.close()
+    # a damaged output: clean refuses and removes nothing
+    assert make(project, tiny_model, zhen_env).returncode == 0
+    out.write_text("<TEI>broken", encoding="utf-8")
+    refused = make(project, tiny_model, zhen_env, "clean")
+    assert refused.returncode != 0
+    assert "nothing was removed" in refused.stderr
+    assert out.exists() and len(list((project / "output").glob("*.tei.xml"))) == 4
