@@ -35,6 +35,7 @@ MODEL = OUT / "base.argosmodel"
 TINY = OUT / "tiny.argosmodel"  # for the pipeline's linearity up to 1M characters
 LINEAR_DOCS = (10, 100, 1000)  # ~10k, 100k and 1M characters
 CORPUS = OUT / "corpus"
+GLOSSARY_ADDITION = ("安全", "security")  # for (g): frequent in the corpus, not in the glossary
 RUNS = OUT / "runs"
 ZHEN_CACHE = OUT / "zhen-cache"  # zhen unpacks the model here, not in the user cache
 ARGOS_VENV = OUT / "argos-venv"
@@ -410,6 +411,7 @@ class Row:
     busy: float
     cpu: float  # user + system seconds of the whole process
     notes: list[str] = field(default_factory=list)
+    notes_stderr: str = ""  # zhen's own summary, for figures read from it
 
     @property
     def sps(self) -> float:
@@ -447,6 +449,19 @@ def decoder_calls(run: Run) -> int:
 def decoder_calls_of(row: Row) -> int:
     m = re.search(r"decoder calls (-?\d+)", "; ".join(row.notes))
     return int(m.group(1)) if m else -1
+
+
+def changed_matches(before: Path, after: Path, sentences: set[str]) -> int:
+    """How many of `sentences` match other glossary entries (or spans) under `after`."""
+    from pipeline.glossary import load_glossary
+    from pipeline.terms import TermMatcher, match_terms
+
+    old, new = (TermMatcher.from_glossary(load_glossary(p)) for p in (before, after))
+
+    def spans(matcher, s):
+        return [(m.term_id, m.start, m.end) for m in match_terms(matcher, s)]
+
+    return sum(spans(old, s) != spans(new, s) for s in sentences)
 
 
 def log_slope(points: list[tuple[float, float]]) -> float:
@@ -517,6 +532,7 @@ def main() -> None:
                   n_sent if whole else len(_zhen_sentences(list(map(str, docs)))),
                   r.wall, r.wall - fixed, r.rss_mb, r.busy_before, r.cpu,
                   [f"decoder calls {decoder_calls(r)}"])
+        row.notes_stderr = r.stderr
         rows[key] = row
         return row
 
@@ -549,6 +565,23 @@ def main() -> None:
     d = zhen_row("d", "zhen translate, memory of (b)", files, memory)
     d.work = d.total  # nothing to exclude: it loads no model
     d_calls = decoder_calls_of(d)
+
+    # (g) one glossary entry added after (b): only the sentences it matches are decoded.
+    glossary_plus = RUNS / "glossary-plus.tsv"
+    shutil.copy(ROOT / "glossary" / "terms.tsv", glossary_plus)
+    added = subprocess.run([*zhen_cmd(), "glossary", "add", GLOSSARY_ADDITION[0],
+                            GLOSSARY_ADDITION[1], "--glossary", str(glossary_plus)],
+                           env=zhen_env(), capture_output=True, text=True)
+    if added.returncode:
+        sys.exit(f"bench: glossary add failed: {added.stderr}")
+    memory_g = fresh_memory("g")
+    for f in RUNS.glob(memory.name + "*"):
+        shutil.copy(f, RUNS / f.name.replace(memory.name, memory_g.name))
+    g = zhen_row("g", "+1 glossary entry, memory of (b)", files, memory_g,
+                 "--glossary", str(glossary_plus))
+    g_decoded = int(re.search(r"(\d+) decoded", g.notes_stderr)[1]) if g.notes_stderr else -1
+    g_expected = changed_matches(ROOT / "glossary" / "terms.tsv", glossary_plus,
+                                 set(_zhen_sentences(list(map(str, files)))))
 
     zhen_row("b'", "zhen translate --no-enforce", files, fresh_memory("noenf"), "--no-enforce")
     zhen_row("b.sub", "zhen translate", sub, fresh_memory("sub"))
@@ -672,6 +705,11 @@ def main() -> None:
     db = d.total / b.total
     print(f"  (d)/(b) time: {db:.3f}, decoder calls {d_calls}  (target < 0.05 and 0 calls)  "
           f"{verdict(db < 0.05 and d_calls == 0)}")
+    gb = g.total / b.total
+    print(f"  (g)/(b) after adding one glossary entry ({GLOSSARY_ADDITION[0]} → "
+          f"{GLOSSARY_ADDITION[1]}): time {gb:.3f}, {g_decoded} sentences decoded, "
+          f"{g_expected} distinct sentences whose matches it changes  (target: decoded = those)  "
+          f"{verdict(g_decoded == g_expected)}")
     limit = model_mb + 400
     print(f"  peak RSS vs model {model_mb:.0f} MB + 400 = {limit:.0f} MB: (b) {b.rss_mb:.0f} MB "
           f"{verdict(b.rss_mb < limit)}; "

@@ -22,6 +22,7 @@ import functools
 import logging
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from .digests import file_sha256, normalise_sentence
 from .edits import ExistingOutput, inspect_output
 from .errors import InputError, OutputError, ZhenError
 from .glossary import Glossary, load_glossary
-from .memory import HumanTranslation, TranslationMemory, memory_context
+from .memory import HumanTranslation, TranslationMemory, memory_context, sentence_key
 from .model import Document, Origin, Paragraph, Provenance, Sentence, SourceInfo, TermStatus
 from .packages import ArgosPackage, resolve_package
 from .reader import TextStream, display_name, read_text_file
@@ -39,7 +40,7 @@ from .renderings import locate_renderings
 from .segment import segment_sentences
 from .tei import TeiWriter
 from .terms import TermMatcher, match_terms
-from .translate import DecodingOptions, Translator
+from .translate import DecodingOptions, Translator, thread_split
 from .writer import atomic_output, output_error, prepare_output_folder
 
 log = logging.getLogger("zhen")
@@ -172,9 +173,12 @@ class BatchTranslator:
         # serve where the memory has none (it may be off, or another file).
         self._edited: dict[str, HumanTranslation] = {}
         self._carried: dict[str, HumanTranslation] = {}
-        self.context = memory_context(
-            self.package.package_id, self.options.output_key(), self.glossary.sha256
-        )
+        self.context = memory_context(self.package.package_id, self.options.output_key())
+        # Without a memory, this run's own translations by key, so that no sentence is
+        # decoded twice in one run either (bounded: the oldest are forgotten first).
+        self._run_cache: OrderedDict[str, Sentence] = OrderedDict()
+        self.saved = 0  # decoded sentences already stored (what an interrupted run keeps)
+        self._targets: dict[Path, Path] = {}  # inputs written to a file of another name
 
     @property
     def translator(self) -> Translator:
@@ -253,16 +257,58 @@ class BatchTranslator:
         return _settings(self.provenance(engine=False))
 
     def translate_sentences(self, sentences: list[Sentence], progress=None) -> int:
-        """Fill the English side of `sentences`; return how many went through the decoder."""
+        """Fill the English side of `sentences`: people's translations first, then the
+        memory, then the decoder, each distinct sentence decoded once (its repetitions
+        take its result).  Decoded sentences are stored chunk by chunk as they are done,
+        so an interrupted run keeps all but the chunk in flight.  Returns how many
+        distinct sentences went through the decoder."""
+        progress = progress or (lambda n: None)
         rest = self.apply_human(sentences)
-        todo = self.memory.lookup(self.context, rest) if self.memory else list(rest)
-        if progress is not None and len(todo) < len(sentences):
-            progress(len(sentences) - len(todo))
-        if todo:
-            self.translator.translate(todo, self.terms, progress)
+        keyed = [(sentence_key(self.context, s, self.terms), s) for s in rest]
+        todo = self.memory.lookup(keyed) if self.memory else self._from_run_cache(keyed)
+        progress(len(sentences) - len(todo))
+        groups: dict[tuple[str, str], list[Sentence]] = {}
+        for key, s in todo:
+            groups.setdefault((key, s.zh), []).append(s)
+        distinct = [(key, copies[0]) for (key, _), copies in groups.items()]
+        for chunk in _chunks(distinct, self.chunk_sentences):
+            self.translator.translate([s for _, s in chunk], self.terms, progress)
+            for key, first in chunk:
+                for copy in groups[key, first.zh][1:]:
+                    _copy_translation(first, copy)
+                progress(len(groups[key, first.zh]) - 1)
             if self.memory:
-                self.memory.store(self.context, self.package.package_id, todo)
-        return len(todo)
+                self.memory.store(self.package.package_id, chunk)
+            else:
+                self._to_run_cache(chunk)
+            self.saved += len(chunk)
+        return len(distinct)
+
+    @functools.cached_property
+    def chunk_sentences(self) -> int:
+        """Sentences decoded (and stored) together: about four batches per worker."""
+        inter, _ = thread_split(self.options.threads, self.options.batch_type)
+        per_batch = (self.options.batch_size // 32 if self.options.batch_type == "tokens"
+                     else self.options.batch_size)
+        return max(16, 4 * inter * per_batch)
+
+    RUN_CACHE_SIZE = 100_000
+
+    def _from_run_cache(self, keyed):
+        missing = []
+        for key, s in keyed:
+            done = self._run_cache.get(key)
+            if done is not None and done.zh == s.zh:
+                _copy_translation(done, s)
+            else:
+                missing.append((key, s))
+        return missing
+
+    def _to_run_cache(self, keyed) -> None:
+        for key, s in keyed:
+            self._run_cache[key] = s
+        while len(self._run_cache) > self.RUN_CACHE_SIZE:
+            self._run_cache.popitem(last=False)
 
     def run(
         self,
@@ -271,8 +317,10 @@ class BatchTranslator:
         keep_going: bool = False,
         show_progress: bool | None = None,
         update: bool = False,
+        out_file: Path | None = None,
     ) -> BatchReport:
-        """Translate every input into out_dir/<stem>.tei.xml; see BatchReport for the outcome.
+        """Translate every input into out_dir/<stem>.tei.xml (or the one input into
+        `out_file`); see BatchReport for the outcome.
 
         Without keep_going the first failing input stops the run: the inputs before it
         are finished, none after it is read, and the error is raised.  With update, an
@@ -281,12 +329,19 @@ class BatchTranslator:
         from tqdm import tqdm
 
         report = BatchReport()
+        inputs = list(map(Path, inputs))
+        if out_file is not None:
+            if len(inputs) != 1:
+                raise InputError(f"{out_file}: an output file takes one input, not "
+                                 f"{len(inputs)}; give a folder with -o for several")
+            out_dir = Path(out_file).parent
+        self._targets = {inputs[0]: Path(out_file)} if out_file is not None else {}
         paths = self._plan(inputs, out_dir, report, keep_going)
         existing: dict[Path, ExistingOutput] = {}
         refused: dict[Path, ZhenError] = {}  # outputs not to overwrite, failed in their turn
         stale = []
         for path in paths:  # every output's human sentences are kept before any is written
-            target = output_path(path, out_dir)
+            target = self._target(path, out_dir)
             try:
                 found = inspect_output(target, self.memory)
             except ZhenError as exc:
@@ -316,7 +371,7 @@ class BatchTranslator:
                         self._flush(window, jobs, report, bar, keep_going)
                     self._fail(result, refused[path], keep_going)
                     continue
-                job = _Job(result, output_path(path, out_dir), TeiWriter(out_dir))
+                job = _Job(result, self._target(path, out_dir), TeiWriter(out_dir))
                 if path in existing:
                     job.edits = existing[path].keys()
                 jobs.append(job)
@@ -352,12 +407,15 @@ class BatchTranslator:
                 report.model_loaded = True
         return report
 
+    def _target(self, path: Path, out_dir: Path) -> Path:
+        return self._targets.get(Path(path)) or output_path(path, out_dir)
+
     def _plan(self, inputs, out_dir, report: BatchReport, keep_going: bool) -> list[Path]:
         """The inputs to translate: one file named twice is translated once; two files
         that would be written to the same output are an error (the second would win)."""
         planned: dict[Path, Path] = {}
         for path in map(Path, inputs):
-            target = output_path(path, out_dir)
+            target = self._target(path, out_dir)
             first = planned.setdefault(Path(os.path.abspath(target)), path)
             if first is path or _same_file(first, path):
                 continue
@@ -460,6 +518,18 @@ class BatchTranslator:
         log.error("%s", exc)
 
 
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _copy_translation(done: Sentence, copy: Sentence) -> None:
+    """Give `copy` (the same Chinese sentence, the same terms) the translation of `done`."""
+    copy.en, copy.origin = done.en, done.origin
+    for occ, src in zip(copy.terms, done.terms):
+        occ.en_start, occ.en_end, occ.status = src.en_start, src.en_end, src.status
+
+
 def _settings(prov: Provenance) -> tuple:
     """What in a TEI header decides its translation, besides the source."""
     return (prov.package_name, prov.package_version, prov.beam_size, prov.compute_type,
@@ -484,12 +554,26 @@ def translate_files(
     keep_going: bool = False,
     show_progress: bool | None = None,
     update: bool = False,
+    out_file: Path | None = None,
 ) -> BatchReport:
     """Library entry point: translate files to TEI, as `zhen translate` does."""
     memory = TranslationMemory(memory_path) if memory_path else None
+    batch = None
     try:
         batch = BatchTranslator(glossary_path, model, options, memory)
-        return batch.run(inputs, out_dir, keep_going, show_progress, update)
+        return batch.run(inputs, out_dir, keep_going, show_progress, update, out_file)
+    except KeyboardInterrupt as exc:
+        saved = batch.saved if batch is not None and memory is not None else None
+        raise Interrupted(saved) from exc
     finally:
         if memory:
             memory.close()
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a run; `saved`: decoded sentences the memory keeps (None
+    without a memory)."""
+
+    def __init__(self, saved: int | None):
+        super().__init__(saved)
+        self.saved = saved

@@ -69,7 +69,8 @@ def cli() -> None:
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default="output",
-              show_default=True, help="Folder for the .tei.xml files.")
+              show_default=True,
+              help="Folder for the .tei.xml files, or a file ending in .xml for one input.")
 @click.option("--model", default=None, envvar="ZHEN_MODEL",
               help="Argos package: installed name, package folder or .argosmodel file "
                    "[default: $ZHEN_MODEL, else the installed zh→en package].")
@@ -101,7 +102,8 @@ def cli() -> None:
 def translate(inputs, out_dir, model, glossary_path, beam_size, num_hypotheses, batch_size,
               batch_type, threads, compute_type, max_length_ratio, no_enforce, memory_path,
               no_memory, update, keep_going, quiet):
-    """Translate Chinese text files INPUTS into OUTPUT/<stem>.tei.xml."""
+    """Translate Chinese text files INPUTS into OUTPUT/<stem>.tei.xml ("-": standard input,
+    written as stdin.tei.xml)."""
     from .batch import translate_files
     from .memory import default_memory_path
     from .translate import DecodingOptions
@@ -112,10 +114,15 @@ def translate(inputs, out_dir, model, glossary_path, beam_size, num_hypotheses, 
         max_length_ratio=max_length_ratio, enforce_terms=not no_enforce,
     )
     memory = None if no_memory else (memory_path or default_memory_path())
-    report = translate_files(
-        inputs, out_dir, glossary_path, model=model, options=options, memory_path=memory,
-        keep_going=keep_going, show_progress=False if quiet else None, update=update,
-    )
+    out_file = None
+    if out_dir.suffix.lower() == ".xml" and not out_dir.is_dir():
+        out_file, out_dir = out_dir, out_dir.parent
+    with _stdin_as_file(inputs) as inputs:
+        report = translate_files(
+            inputs, out_dir, glossary_path, model=model, options=options, memory_path=memory,
+            keep_going=keep_going, show_progress=False if quiet else None, update=update,
+            out_file=out_file,
+        )
     done = report.written
     if not quiet:
         hits = sum(f.from_memory for f in done)
@@ -135,6 +142,22 @@ def translate(inputs, out_dir, model, glossary_path, beam_size, num_hypotheses, 
                    f"source sentence{kept}", err=True)
     if report.failed:
         raise _Failed(f"{len(report.failed)} of {len(report.files)} file(s) failed")
+
+
+@contextlib.contextmanager
+def _stdin_as_file(inputs):
+    """The inputs, "-" replaced by a temporary copy of standard input named stdin.txt."""
+    if "-" not in map(str, inputs):
+        yield list(inputs)
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="zhen-stdin-") as tmp:
+        path = Path(tmp) / "stdin.txt"
+        with open(path, "wb") as fh:
+            while chunk := sys.stdin.buffer.read(1 << 20):
+                fh.write(chunk)
+        yield [path if str(p) == "-" else p for p in inputs]
 
 
 # -- model ---------------------------------------------------------------------------------
@@ -504,21 +527,54 @@ class _Terminated(KeyboardInterrupt):
 
 
 def _on_sigterm(signum, frame):
+    _ignore_more_signals()
     raise _Terminated()
 
 
-INTERRUPTED = "zhen: interrupted; finished outputs are complete, nothing partial was left"
+def _on_sigint(signum, frame):
+    _ignore_more_signals()
+    raise KeyboardInterrupt()
+
+
+def _ignore_more_signals() -> None:
+    """A second Ctrl-C (or SIGTERM) during the clean-up of the first is ignored: the clean-up
+    takes well under a second, and a traceback from inside it would help nobody."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+CLEANED_UP = "finished outputs are complete, nothing partial was left"
+
+
+def _interrupted_message(exc: BaseException) -> str:
+    """One line: interrupted, how many decoded sentences the memory keeps for a rerun, and
+    that nothing partial was left."""
+    from .batch import Interrupted
+
+    run = next((e for e in _causes(exc) if isinstance(e, Interrupted)), None)
+    if run is None:
+        kept = ""
+    elif run.saved is None:
+        kept = " nothing decoded was kept (--no-memory);"
+    else:
+        kept = (f" {run.saved} decoded sentence(s) saved in the memory, a rerun continues "
+                "from there;")
+    return f"zhen: interrupted;{kept} {CLEANED_UP}"
+
+
 _ESCAPES = {c: f"\\x{c:02x}" for c in range(32) if c != 9} | {10: "\\n", 13: "\\r"}
 
 
-def one_line(message: str) -> str:
+def escape_controls(message: str) -> str:
     """A message on one line: control characters (in a file name, say) shown escaped."""
     return message.translate(_ESCAPES)
 
 
 class _OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return one_line(super().format(record))
+        return escape_controls(super().format(record))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -536,23 +592,35 @@ def main(argv: list[str] | None = None) -> None:
     handler.setFormatter(_OneLineFormatter("zhen: %(levelname)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, _on_sigint)
     try:
         cli.main(args=argv, prog_name="zhen", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click wraps Ctrl-C in Abort
-        click.echo(INTERRUPTED, err=True)
-        terminated = isinstance(exc, _Terminated) or isinstance(exc.__cause__, _Terminated)
-        sys.exit(143 if terminated else 130)
+        _ignore_more_signals()
+        click.echo(_interrupted_message(exc), err=True)
+        terminated = any(isinstance(e, _Terminated) for e in _causes(exc))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Every output is complete or removed and the memory committed by now; exiting at
+        # once spares waiting for the decoder's worker threads to finish their batches.
+        os._exit(143 if terminated else 130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except ZhenError as exc:
-        click.echo(f"zhen: error: {one_line(str(exc))}", err=True)
+        click.echo(f"zhen: error: {escape_controls(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except _Failed as exc:
         click.echo(f"zhen: {exc}", err=True)
         sys.exit(1)
     except BrokenPipeError:
         sys.exit(141)
+
+
+def _causes(exc: BaseException | None):
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
 
 
 if __name__ == "__main__":

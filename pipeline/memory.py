@@ -2,8 +2,10 @@
 
 Two kinds of entry:
 - machine translations (`tm`), keyed by everything that determines the output: the model
-  package id and version, the decoding options, the glossary's content hash and the
-  normalised source sentence.  Each stores the English text and, per term occurrence in
+  package id and version, the decoding options, the normalised source sentence and the
+  glossary entries that match in it (not the whole glossary: an entry added, edited or
+  removed invalidates only the sentences where it matches, or where its matching changes
+  another match).  Each stores the English text and, per term occurrence in
   source order, where its rendering is and how it got there.
 - human translations (`human`), keyed by the normalised source sentence alone: a person's
   translation does not depend on the model.  Each records who, where it came from and the
@@ -21,13 +23,13 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .digests import normalise_sentence
 from .errors import OutputError
-from .model import Origin, Sentence, TermStatus
+from .model import Origin, Sentence, Term, TermStatus
 from .paths import cache_dir
 
 SCHEMA = """
@@ -67,13 +69,18 @@ def default_memory_path() -> Path:
     return Path(env) if env else cache_dir() / "memory.sqlite3"
 
 
-def memory_key(context: str, zh: str) -> str:
-    """Key of one sentence under a context (model, options and glossary)."""
-    return hashlib.sha256(f"{context}\x1f{normalise_sentence(zh)}".encode()).hexdigest()
+def memory_context(package_id: str, options_key: str) -> str:
+    """What every key of one run shares: the model and the decoding options."""
+    return json.dumps([package_id, options_key])
 
 
-def memory_context(package_id: str, options_key: str, glossary_sha256: str) -> str:
-    return json.dumps([package_id, options_key, glossary_sha256])
+def sentence_key(context: str, sentence: Sentence, terms: Mapping[str, Term]) -> str:
+    """Key of one sentence's machine translation: the context, the normalised source and
+    the content of the glossary entries matched in it (forms, rendering, kind)."""
+    entries = sorted({(t.zh, t.variants, t.rendering, t.kind.value)
+                      for t in (terms[o.term_id] for o in sentence.terms)})
+    text = json.dumps([context, normalise_sentence(sentence.zh), entries], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass
@@ -158,10 +165,10 @@ class TranslationMemory:
     def close(self) -> None:
         self._db.close()
 
-    def lookup(self, context: str, sentences: list[Sentence]) -> list[Sentence]:
-        """Fill sentences found in the memory (from_memory=True); return the others."""
+    def lookup(self, keyed: list[tuple[str, Sentence]]) -> list[tuple[str, Sentence]]:
+        """Fill the sentences whose key is in the memory (origin MEMORY); return the others."""
         missing = []
-        keys = [memory_key(context, s.zh) for s in sentences]
+        keys = [k for k, _ in keyed]
         found: dict[str, tuple[str, str]] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
@@ -170,17 +177,17 @@ class TranslationMemory:
                 f"SELECT key, target, terms FROM tm WHERE key IN ({marks})", chunk
             )
             found.update({k: (t, terms) for k, t, terms in rows})
-        for s, key in zip(sentences, keys):
+        for key, s in keyed:
             hit = found.get(key)
             if hit is None or not _apply(s, *hit):
-                missing.append(s)
+                missing.append((key, s))
         return missing
 
-    def store(self, context: str, package_id: str, sentences: list[Sentence]) -> None:
-        """Remember the translations of `sentences` (one short transaction)."""
+    def store(self, package_id: str, keyed: list[tuple[str, Sentence]]) -> None:
+        """Remember the machine translations of sentences by key (one short transaction)."""
         rows = [
             (
-                memory_key(context, s.zh),
+                key,
                 normalise_sentence(s.zh),
                 s.en or "",
                 json.dumps([[o.en_start, o.en_end, o.status.value if o.status else None]
@@ -188,7 +195,7 @@ class TranslationMemory:
                 package_id,
                 time.time(),
             )
-            for s in sentences
+            for key, s in keyed
         ]
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -258,6 +259,10 @@ class Translator:
             raise self._broken(exc) from None
 
     def _result(self, pending):
+        # Wait in short sleeps rather than inside CTranslate2: a blocking result() holds off
+        # Ctrl-C until the batch is done, which can take seconds.
+        while not pending.done():
+            time.sleep(0.01)
         try:
             return pending.result()
         except (RuntimeError, ValueError, IndexError) as exc:
@@ -278,7 +283,10 @@ class Translator:
         terms: dict[str, Term],
         progress: Callable[[int], None] | None = None,
     ) -> None:
-        """Fill `en` and the English side of every term occurrence of `sentences`."""
+        """Fill `en` and the English side of every term occurrence of `sentences`.
+
+        `progress` is called with a number of sentences as each is finished (enforcement
+        rounds included)."""
         encoded = {id(s): self.tokenizer.pieces(s.zh) for s in sentences}
         long = [s for s in sentences if len(encoded[id(s)]) > MAX_SOURCE_PIECES]
         short = [s for s in sentences if len(encoded[id(s)]) <= MAX_SOURCE_PIECES]
@@ -321,7 +329,7 @@ class Translator:
         for s in sentences:
             jobs.append(_Job(s, self.tokenizer.pieces(s.zh)))
         n = max(1, self.options.num_hypotheses)
-        first_pass = self.decode([j.source for j in jobs], None, n, True, progress)
+        first_pass = self.decode([j.source for j in jobs], None, n, True)
         for job, hyps in zip(jobs, first_pass):
             job.hyps = hyps
         pending = []
@@ -335,6 +343,8 @@ class Translator:
             else:
                 job.best = job.hyps[0]
                 pending.append(job)
+        if progress:
+            progress(len(jobs) - len(pending))
         # Prefix forcing, one term occurrence per round, batched across sentences.
         for round_no in range(max((len(j.sentence.terms) for j in pending), default=0)):
             todo = [j for j in pending if round_no < len(j.sentence.terms)]
@@ -354,6 +364,8 @@ class Translator:
             job.sentence.en = self.tokenizer.decode_segments(job.best.tokens, job.ends)
             model_text = self.tokenizer.decode(job.hyps[0].tokens)
             locate_renderings(job.sentence, terms, TermStatus.ENFORCED, model_text)
+        if progress and pending:
+            progress(len(pending))
 
     def _forced_prefix(self, job: _Job, occ: TermMatch, terms: dict[str, Term]) -> list[str] | None:
         """Best hypothesis up to where `occ` belongs, then its rendering; None if not needed.

@@ -9,6 +9,7 @@ a later window is being decoded.
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import subprocess
@@ -21,7 +22,7 @@ from pipeline.reader import read_text_file
 from pipeline.tei import read_tei
 from reliability.conftest import Zhen, comparable, summary, temp_files, wait_for, write_corpus
 
-INTERRUPTED = "zhen: interrupted; finished outputs are complete, nothing partial was left"
+CLEANED_UP = "finished outputs are complete, nothing partial was left"
 
 
 def memory_rows(zhen: Zhen) -> int:
@@ -101,7 +102,9 @@ def test_sigint_and_sigterm_stop_cleanly_and_a_rerun_finishes(zhen, tmp_path, te
     out = tmp_path / "out"
     returncode, stderr = stop_after_first_output(zhen, inputs, out, sig)
     assert returncode == status, stderr
-    assert stderr.strip().splitlines()[-1] == INTERRUPTED
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("zhen: interrupted; ") and last.endswith(CLEANED_UP), stderr
+    assert re.search(r"\d+ decoded sentence\(s\) saved in the memory", last), last
     assert "Traceback" not in stderr
     assert temp_files(out) == []  # removed on the way out, not left for the next run
     survivors = sorted(out.glob("*.tei.xml"))
@@ -163,3 +166,51 @@ def test_temp_file_of_a_killed_writer_is_removed_by_the_next_run_and_a_live_one_
     assert live.returncode == 0
     assert (out / "live.tei.xml").read_bytes() == b"<TEI>partial</TEI>"
     assert temp_files(out) == []
+
+
+def test_a_second_ctrl_c_during_the_clean_up_prints_no_traceback(zhen, tmp_path):
+    inputs = write_corpus(tmp_path / "in", 250, seed=3)
+    out = tmp_path / "out"
+    proc = zhen.start(*zhen.translate_args(*inputs, out=out))
+    try:
+        wait_for(lambda: any(out.glob("*.tei.xml")) or proc.poll() is not None,
+                 what="the first output")
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].endswith(CLEANED_UP)
+    assert temp_files(out) == []
+
+
+def test_decoded_work_is_saved_chunk_by_chunk(zhen, tmp_path):
+    """Interrupted in the middle of one long file (no output written yet), the memory
+    already holds what was decoded, and the message says how much."""
+    one = tmp_path / "in" / "long.txt"
+    one.parent.mkdir()
+    one.write_text("".join(p.read_text(encoding="utf-8") for p in
+                           write_corpus(tmp_path / "parts", 120, seed=11)), encoding="utf-8")
+    out = tmp_path / "out"
+    proc = zhen.start(*zhen.translate_args(one, out=out))
+    try:
+        wait_for(lambda: memory_rows(zhen) > 0 or proc.poll() is not None,
+                 what="the first stored chunk")
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal")
+    saved = int(re.search(r"(\d+) decoded sentence\(s\) saved", stderr)[1])
+    assert saved == memory_rows(zhen) > 0
+    assert not list(out.glob("*.tei.xml"))
+    rerun = zhen.translate(one, out=out)
+    assert rerun.returncode == 0, rerun.stderr
+    assert summary(rerun.stderr)["from_memory"] >= saved
