@@ -1,25 +1,35 @@
 # zhen: Chinese text in input/, bilingual TEI out in output/.
 #   make setup   virtualenv, project, schema; tries to install the real zh→en model
-#   make         every input/*.txt → output/*.tei.xml, only what changed (safe with -j)
+#   make         every input file (.txt .html .htm .docx .md) → output/*.tei.xml, only what
+#                changed (safe with -j); input/metadata.csv|tsv and NAME.meta.json give metadata;
+#                lists outputs whose input is gone from input/
+#   make prune   remove those (their human translations are kept in the memory)
 #   make test    lint (code and glossary) and the test suite
 #   make bench   throughput table on a synthetic base-size model (see bench/)
-#   make corpus  output/corpus.xml, a teiCorpus over every output/*.tei.xml
+#   make corpus  output/corpus.xml, a teiCorpus over the outputs of the files in input/
 #   make clean   remove generated TEI (human translations in it are kept in the memory)
-# Pick a model with MODEL=name|folder|file.argosmodel (default: $ZHEN_MODEL or the installed one).
+# Pick a model with MODEL=name|folder|file.argosmodel (default: $ZHEN_MODEL or the installed one);
+# decode on a Dask cluster with CLUSTER=tcp://HOST:8786 or CLUSTER=local:N (or $ZHEN_CLUSTER).
 
 VENV     ?= .venv
 PYTHON   ?= python3
 ZHEN     := $(VENV)/bin/zhen
 GLOSSARY := glossary/terms.tsv
-INPUTS   := $(wildcard input/*.txt)
+# Only to tell an empty input/ apart: zhen itself lists the folder (names with spaces,
+# quotes or any other character are safe that way).
+INPUTS   := $(wildcard input/*)
 MODEL    ?=
 ZHEN_FLAGS ?=
 MODEL_OPT := $(if $(MODEL),--model "$(MODEL)",)
+CLUSTER  ?=
+CLUSTER_OPT := $(if $(CLUSTER),--cluster "$(CLUSTER)",)
 # make -k: go on past a bad input, as zhen --keep-going does.
 KEEP_GOING = $(if $(findstring k,$(firstword -$(MAKEFLAGS))),--keep-going,)
 ARGOS_VERSION := 1.11.0
+# A shell word for any file name: 'it'\''s'
+quote = '$(subst ','\'',$(1))'
 
-.PHONY: all setup browser test bench corpus clean FORCE
+.PHONY: all setup browser postgres test bench corpus prune clean FORCE
 
 # One zhen process for every input: the model is loaded once and sentences of all files
 # share decoder batches.  `--update` skips each input whose TEI is up to date by content
@@ -27,16 +37,23 @@ ARGOS_VERSION := 1.11.0
 # version), so a changed MODEL or glossary rebuilds, a touched file does not, and a run
 # with nothing to do loads no model.  Outputs are written atomically and the translation
 # memory is safe for concurrent writers, so parallel makes are safe.
+# `zhen translate input` reads every input file of the folder itself, sorted by name.
 all: | $(ZHEN)
 ifeq ($(INPUTS),)
-	@echo "no input/*.txt to translate"
+	@echo "no input files in input/ to translate"
 else
-	@echo "$(ZHEN) translate --update $(KEEP_GOING) input/*.txt ($(words $(INPUTS)) files) -o output $(MODEL_OPT) $(ZHEN_FLAGS)"
-	@$(ZHEN) translate --update $(KEEP_GOING) $(INPUTS) -o output --glossary $(GLOSSARY) $(MODEL_OPT) $(ZHEN_FLAGS)
+	@echo "$(ZHEN) translate --update $(KEEP_GOING) input -o output $(MODEL_OPT) $(CLUSTER_OPT) $(ZHEN_FLAGS)"
+	@$(ZHEN) translate --update $(KEEP_GOING) input -o output --glossary $(GLOSSARY) $(MODEL_OPT) $(CLUSTER_OPT) $(ZHEN_FLAGS)
+	@$(ZHEN) prune --dry-run output --sources input
 endif
 
-output/%.tei.xml: input/%.txt FORCE | $(ZHEN)
-	$(ZHEN) translate --update "$<" -o output --glossary $(GLOSSARY) $(MODEL_OPT) $(ZHEN_FLAGS)
+# One output by name (make output/a.tei.xml), from whichever input/a.* zhen reads.
+INPUT_SUFFIXES := txt html htm docx md markdown
+define ONE_OUTPUT
+output/%.tei.xml: input/%.$(1) FORCE | $$(ZHEN)
+	$$(ZHEN) translate --update $$(call quote,$$<) -o output --glossary $$(GLOSSARY) $$(MODEL_OPT) $$(CLUSTER_OPT) $$(ZHEN_FLAGS)
+endef
+$(foreach suffix,$(INPUT_SUFFIXES),$(eval $(call ONE_OUTPUT,$(suffix))))
 
 FORCE:
 
@@ -53,6 +70,7 @@ setup:
 	$(VENV)/bin/python -m pip install --quiet --no-deps 'argostranslate==$(ARGOS_VERSION)'
 	$(VENV)/bin/python -m pipeline.schema fetch
 	@$(MAKE) --no-print-directory browser
+	@$(MAKE) --no-print-directory postgres
 	@$(VENV)/bin/python -m pipeline.setup_model
 
 # The reading view's test drives Debian's headless Chromium (skipped where it is absent);
@@ -66,6 +84,18 @@ browser:
 	  || echo "chromium could not be installed: the HTML view's browser test will be skipped"; \
 	else echo "no chromium (install Debian's chromium as root to run the browser test)"; fi
 
+# The shared memory's tests start a throwaway PostgreSQL server of their own (initdb and
+# pg_ctl from Debian's postgresql, in a temporary folder on 127.0.0.1); skipped where the
+# server is absent.
+PG_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "postgresql server binaries: present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  ($(PG_INSTALL) 2>/dev/null || (apt-get update -qq && $(PG_INSTALL))) \
+	  || echo "postgresql could not be installed: the shared memory's tests will be skipped"; \
+	else echo "no postgresql (install Debian's postgresql as root to run the shared memory's tests)"; fi
+
 test:
 	$(VENV)/bin/ruff check .
 	$(ZHEN) glossary lint $(GLOSSARY)
@@ -75,7 +105,12 @@ bench:
 	$(VENV)/bin/python bench/run.py
 
 corpus: all
-	$(ZHEN) corpus output -o output/corpus.xml
+	$(ZHEN) corpus output -o output/corpus.xml --sources input
+
+# Outputs whose input left input/: their human translations go into the memory first; if
+# that fails, nothing is removed.
+prune: | $(ZHEN)
+	$(ZHEN) prune output --sources input
 
 # People's translations in the outputs go into the memory first; if that fails, nothing
 # is removed.

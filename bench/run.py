@@ -4,7 +4,7 @@
 One run prints one table: (a) raw CTranslate2 `translate_batch` (the floor), (b) `zhen
 translate` end to end with a fresh memory, (b') the same without glossary enforcement,
 (c) argostranslate's own translation path, (d) `zhen translate` again from (b)'s memory,
-then ratios against the issue's targets, a linearity check and a small table of decoder
+(b.cl) (b) on a local Dask cluster of two worker processes on the same cores, then ratios against the issue's targets, a linearity check and a small table of decoder
 settings.  Every measurement runs in a subprocess of its own, so its peak RSS is its own
 (its VmHWM, polled).  Cached in bench/out/ (git-ignored): the model, the corpus, argos' venv.
 
@@ -48,15 +48,16 @@ SEED = 20240611
 
 # Same decoding options for every row: zhen's defaults ((c) can only share the beam size).
 try:
-    from pipeline.translate import DecodingOptions
+    from pipeline.settings import DecodingOptions
 
-    _ZHEN = DecodingOptions()
+    _ZHEN = DecodingOptions().resolved("cpu")
     BEAM, BATCH_SIZE, BATCH_TYPE = _ZHEN.beam_size, _ZHEN.batch_size, _ZHEN.batch_type
     _ZHEN_NBEST = _ZHEN.num_hypotheses
     RATIO, EXTRA = _ZHEN.max_length_ratio, _ZHEN.max_length_extra  # cap: RATIO × input + EXTRA
-    COMPUTE_TYPE = _ZHEN.compute_type
+    COMPUTE_TYPE, LENGTH_PENALTY = _ZHEN.compute_type, _ZHEN.length_penalty
 except ImportError:  # argos' venv (its worker gets the beam size from the environment)
     BEAM, BATCH_SIZE, BATCH_TYPE, RATIO, EXTRA, COMPUTE_TYPE = 2, 512, "tokens", 1.5, 10, "int8"
+    LENGTH_PENALTY = 1.0
     _ZHEN_NBEST = 4
 EX_BATCH = 32  # (b.ex): sentence-bounded batches, zhen's default before token batches
 
@@ -183,9 +184,9 @@ def ensure_model() -> Path:
 def package_dir(model: Path) -> Path:
     """The unpacked package zhen uses for `model` (unpacked on first use)."""
     os.environ["ZHEN_CACHE_DIR"] = str(ZHEN_CACHE)
-    from pipeline.packages import resolve_package
+    from pipeline.engines import resolve_model
 
-    return resolve_package(str(model)).path
+    return resolve_model(str(model)).path
 
 
 _PAIRS = ("“”", "‘’", "《》", "（）", "「」", "『』", "()")
@@ -277,7 +278,7 @@ def _zhen_sentences(files: list[str]) -> list[str]:
 
 def _thread_split(threads: int, batch_type: str = BATCH_TYPE) -> tuple[int, int]:
     """(inter_threads, intra_threads) as zhen's Translator uses them."""
-    from pipeline.translate import thread_split
+    from pipeline.engines.engine import thread_split
 
     return thread_split(threads, batch_type)
 
@@ -302,6 +303,7 @@ def worker_floor(a: dict) -> dict:
     results = model.translate_batch(
         tokens, beam_size=BEAM, max_batch_size=size, batch_type=kind,
         max_decoding_length=int(longest * RATIO) + EXTRA, max_input_length=0,
+        replace_unknowns=True, length_penalty=LENGTH_PENALTY,  # as zhen decodes
     )
     seconds = time.perf_counter() - t0
     out_lens = [len(r.hypotheses[0]) for r in results]
@@ -518,7 +520,7 @@ def main() -> None:
     sub_sent = len(_zhen_sentences(list(map(str, sub))))
     log(f"corpus: {len(files)} documents, {chars:,} characters, {n_sent:,} sentences in "
         f"{CORPUS.relative_to(ROOT)}")
-    from pipeline.translate import available_cores
+    from pipeline.engines.engine import available_cores
 
     cores = available_cores()
     rows: dict[str, Row] = {}
@@ -540,11 +542,11 @@ def main() -> None:
     tiny = RUNS / "tiny.txt"
     tiny.write_text("今天天气很好。\n", "utf-8")
 
-    def fixed_cost(model: Path) -> float:
+    def fixed_cost(model: Path, *extra: str) -> float:
         walls = []
         for _ in range(3):
-            r = zhen_translate([tiny], RUNS / "tiny", None, model=model)
-            fail(r, f"zhen translate (one sentence, {model.name})")
+            r = zhen_translate([tiny], RUNS / "tiny", None, *extra, model=model)
+            fail(r, f"zhen translate (one sentence, {model.name}) {' '.join(extra)}")
             walls.append(r.wall)
         return statistics.median(walls)
 
@@ -584,6 +586,21 @@ def main() -> None:
                                  set(_zhen_sentences(list(map(str, files)))))
 
     zhen_row("b'", "zhen translate --no-enforce", files, fresh_memory("noenf"), "--no-enforce")
+
+    # (b.cl) (b) on a local Dask cluster of two worker processes sharing the same cores
+    # (cores/2 threads each): what the cluster costs over one process.  Its fixed cost
+    # (starting the cluster, a model per worker) is its own.
+    cluster_reason = ""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        cluster_reason = "Dask is not installed (pip install 'zhen[cluster]')"
+    if not cluster_reason:
+        cluster_fixed = fixed_cost(MODEL, "--cluster", "local:2")
+        cl = zhen_row("b.cl", "zhen translate --cluster local:2", files, fresh_memory("cl"),
+                      "--cluster", "local:2")
+        cl.work = cl.total - cluster_fixed
+        cl.notes.append(f"fixed cost {cluster_fixed:.1f}s")
     zhen_row("b.sub", "zhen translate", sub, fresh_memory("sub"))
     zhen_row("b'.sub", "zhen translate --no-enforce", sub, fresh_memory("noenf-sub"),
              "--no-enforce")
@@ -612,6 +629,12 @@ def main() -> None:
     if "c" not in rows:
         log(f"(c) unavailable: {argos_reason}")
 
+    import ctranslate2
+
+    gpu_reason = "no CUDA GPU on this machine"
+    if ctranslate2.get_cuda_device_count():
+        zhen_row("b.gpu", "zhen translate --device cuda", files, fresh_memory("gpu"),
+                 "--device", "cuda")
     zhen_row("b.small", "zhen translate", small, fresh_memory("small"))
     lin = [(rows[k].chars, rows[k].work) for k in ("b.small", "b.sub", "b")]
 
@@ -664,6 +687,8 @@ def main() -> None:
               + "; ".join(x.notes))
     if "c" not in rows:
         print(f"{'(c)':10}argostranslate.translate: unavailable: {argos_reason}")
+    if "b.gpu" not in rows:
+        print(f"{'(b.gpu)':10}zhen translate --device cuda: skipped: {gpu_reason}")
     print("excl. s: (a) the translate_batch call, (c) its translate() calls, zhen rows the run "
           "minus zhen's fixed cost;\nCPU s: user+system of the whole process; busy: cores "
           "busy machine-wide just before the run (other users: noise)")
@@ -710,6 +735,13 @@ def main() -> None:
           f"{GLOSSARY_ADDITION[1]}): time {gb:.3f}, {g_decoded} sentences decoded, "
           f"{g_expected} distinct sentences whose matches it changes  (target: decoded = those)  "
           f"{verdict(g_decoded == g_expected)}")
+    if "b.cl" in rows:
+        clb = rows["b.cl"].work / b.work
+        print(f"  (b.cl)/(b) time on a local 2-worker Dask cluster over one process on the same "
+              f"{cores} cores, fixed costs excluded: {clb:.2f}  (target <= 1.1)  "
+              f"{verdict(clb <= 1.1)}")
+    else:
+        print(f"  (b.cl)/(b): {cluster_reason}")
     limit = model_mb + 400
     print(f"  peak RSS vs model {model_mb:.0f} MB + 400 = {limit:.0f} MB: (b) {b.rss_mb:.0f} MB "
           f"{verdict(b.rss_mb < limit)}; "

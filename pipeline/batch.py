@@ -13,6 +13,10 @@ People's translations come first: before any output is overwritten, the human se
 in it (edited in the file, or marked human before) go into the memory (`edits`), and
 every sentence with a human translation (from those files or the memory) takes it instead
 of a machine translation.  An edit whose Chinese sentence is gone stays in the memory.
+
+Where chunks are decoded is one seam (`decoder`): here (`LocalDecoder`), or on a Dask
+cluster (`--cluster`, cluster.py), which decodes the same chunks while the next windows
+are read, each window written in order once decoded.
 """
 
 from __future__ import annotations
@@ -21,34 +25,52 @@ import datetime as _dt
 import functools
 import logging
 import os
-import re
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .digests import file_sha256, normalise_sentence
 from .edits import ExistingOutput, inspect_output
-from .errors import InputError, OutputError, ZhenError
+from .engines import ModelInfo, load_engine, resolve_model
+from .engines.engine import resolve_device, thread_split
+from .errors import ClusterError, InputError, MemoryServerError, OutputError, ZhenError
 from .glossary import Glossary, load_glossary
-from .memory import HumanTranslation, TranslationMemory, memory_context, sentence_key
-from .model import Document, Origin, Paragraph, Provenance, Sentence, SourceInfo, TermStatus
-from .packages import ArgosPackage, resolve_package
-from .reader import TextStream, display_name, read_text_file
+from .memory import HumanTranslation, MemoryBase, memory_context, open_memory, sentence_key
+from .model import (
+    Document,
+    DocumentInfo,
+    Origin,
+    Paragraph,
+    Provenance,
+    Sentence,
+    SourceInfo,
+    TermStatus,
+)
+from .reader import display_name
+from .readers import metadata_fingerprint, open_input, read_document
 from .renderings import locate_renderings
 from .segment import segment_sentences
+from .settings import DecodingOptions
 from .tei import TeiWriter
 from .terms import TermMatcher, match_terms
-from .translate import DecodingOptions, Translator, thread_split
+from .translate import Translator
 from .writer import atomic_output, output_error, prepare_output_folder
+
+if TYPE_CHECKING:
+    from .cluster import ClusterDecoder
 
 log = logging.getLogger("zhen")
 
 # Sentences gathered before decoding: enough for full, length-sorted decoder batches; small
 # enough that a killed run loses little work (each window goes to the memory when decoded).
 WINDOW_SENTENCES = 500
-_HEADING_END = re.compile(r"[。！？；.!?;…：:，,]$")
+MAX_WINDOWS_AHEAD = 64  # on a cluster: windows read ahead while earlier ones are decoded
+QA_MAX_BYTES = 16 << 20  # outputs up to this size get their QA findings at once (QA reads
+# the whole document; a larger one is left for `zhen qa --annotate`, memory stays bounded)
 
 
 @dataclass
@@ -62,6 +84,7 @@ class FileResult:
     up_to_date: bool = False  # skipped: the output already holds this translation
     edits: int = 0  # human sentences in the output this one replaced
     edits_carried: int = 0  # of those, whose Chinese sentence is still in the input
+    qa: dict[str, int] = field(default_factory=dict)  # QA findings by severity
 
 
 @dataclass
@@ -71,6 +94,7 @@ class BatchReport:
     sentences_translated: int = 0
     model_loaded: bool = False
     edits_stored: int = 0  # human translations the memory gained or updated from outputs
+    cluster_workers: dict[str, int] = field(default_factory=dict)  # --cluster: chunks by worker
 
     @property
     def failed(self) -> list[FileResult]:
@@ -98,40 +122,52 @@ def output_path(input_path: Path, out_dir: Path) -> Path:
     return Path(out_dir) / f"{Path(input_path).stem}.tei.xml"
 
 
-def make_paragraph(number: int, text: str, matcher: TermMatcher) -> Paragraph:
-    """Paragraph "p<number>": its sentences segmented and their glossary terms matched."""
+def make_paragraph(number: int, text: str, matcher: TermMatcher, kind: str = "p",
+                   level: int = 0) -> Paragraph:
+    """Paragraph "p<number>" (heading "h<number>" for kind "head", "title" for the title):
+    its sentences segmented and their glossary terms matched."""
+    pid = {"p": f"p{number}", "head": f"h{number}"}.get(kind, kind)
     return Paragraph(
-        id=f"p{number}",
+        id=pid,
         sentences=[
-            Sentence(id=f"p{number}.s{n}", zh=zh, terms=match_terms(matcher, zh))
+            Sentence(id=f"{pid}.s{n}", zh=zh, terms=match_terms(matcher, zh))
             for n, zh in enumerate(segment_sentences(text), start=1)
         ],
+        kind=kind,
+        level=level,
     )
 
 
-def prepare_document(path: Path, matcher: TermMatcher, glossary: Glossary) -> Document:
+def read_paragraphs(blocks, matcher: TermMatcher) -> Iterator[Paragraph]:
+    """Paragraphs and headings of a reader's blocks, numbered apart (p1, p2, h1, …)."""
+    counts = {"p": 0, "head": 0}
+    for block in blocks:
+        counts[block.kind] += 1
+        yield make_paragraph(counts[block.kind], block.text, matcher, block.kind, block.level)
+
+
+def prepare_document(path: Path, matcher: TermMatcher, glossary: Glossary,
+                     fmt: str | None = None) -> Document:
     """Read, segment and annotate one whole input file (no translation yet)."""
-    paragraphs, source = read_text_file(Path(path))
+    blocks, info, source = read_document(Path(path), fmt)
     if source.dropped_chars:
         log.warning("%s: dropped %d character(s) that XML 1.0 forbids", path, source.dropped_chars)
-    paras = [make_paragraph(n, text, matcher) for n, text in enumerate(paragraphs, start=1)]
+    paras = list(read_paragraphs(blocks, matcher))
     used = {o.term_id for p in paras for s in p.sentences for o in s.terms}
     by_id = {t.id: t for t in glossary.terms}
     return Document(
         id=Path(path).stem,
-        title=document_title(paragraphs, display_name(Path(path).stem)),
+        title=document_title(info, Path(path)),
         source=source,
         paragraphs=paras,
         terms={tid: by_id[tid] for tid in sorted(used)},
+        info=info,
     )
 
 
-def document_title(paragraphs: list[str], fallback: str) -> str:
-    """The first line when it reads as a heading (short, no final punctuation), else the stem."""
-    first = paragraphs[0].strip() if paragraphs else ""
-    if first and len(first) <= 80 and not _HEADING_END.search(first):
-        return first
-    return fallback
+def document_title(info: DocumentInfo, path: Path) -> str:
+    """The document's title: its metadata's, else the file's stem."""
+    return info.title or display_name(Path(path).stem)
 
 
 @dataclass(eq=False)
@@ -143,6 +179,7 @@ class _Job:
     target: Path
     writer: TeiWriter
     title: str = ""
+    info: DocumentInfo = field(default_factory=DocumentInfo)  # once the whole file is read
     terms: set[str] = field(default_factory=set)
     from_memory: int = 0
     edits: set[str] = field(default_factory=set)  # sources of the old output's human sentences
@@ -151,21 +188,61 @@ class _Job:
     waiting: int = 0  # paragraphs in the current window
 
 
+class LocalDecoder:
+    """Where chunks are decoded without --cluster: here, one after another, on the model
+    this process loads at the first chunk.
+
+    The seam's interface (`cluster.ClusterDecoder` is the other side): `decode(chunk,
+    terms, finished)` fills the chunk's sentences and calls `finished` with them, at once
+    here (a cluster calls it from `deliver`, in this thread); `deliver(until)` hands over
+    the chunks done elsewhere, waiting until `until()` or none is in flight; `in_flight`
+    and `capacity` (chunks sent, chunks worth sending ahead), `started`, `decoder_calls`,
+    `close()`."""
+
+    in_flight = 0
+    capacity = 1
+
+    def __init__(self, batch: BatchTranslator):
+        self.batch = batch
+
+    @property
+    def started(self) -> bool:
+        return self.batch._translator is not None
+
+    @property
+    def decoder_calls(self) -> int:
+        return self.batch._translator.decoder_calls if self.started else 0
+
+    def decode(self, chunk: list[Sentence], terms, finished: Callable) -> None:
+        self.batch.translator.translate(chunk, terms, finished)
+
+    def deliver(self, until: Callable[[], bool] = lambda: False) -> None:
+        """Nothing is ever in flight here."""
+
+    def close(self) -> None:
+        pass
+
+
 class BatchTranslator:
     """Holds what a batch shares: glossary, matcher, memory, and the model once needed."""
+
+    input_format: str | None = None  # a reader's name for every input, else by suffix
 
     def __init__(
         self,
         glossary_path: Path,
         model: str | None = None,
         options: DecodingOptions | None = None,
-        memory: TranslationMemory | None = None,
+        memory: MemoryBase | None = None,
+        cluster: str | None = None,
     ):
         self.glossary = load_glossary(Path(glossary_path))
         self.matcher = TermMatcher.from_glossary(self.glossary)
         self.terms = {t.id: t for t in self.glossary.terms}
-        self.options = options or DecodingOptions()
-        self.package: ArgosPackage = resolve_package(model)
+        self.model: ModelInfo = resolve_model(model)
+        # the device and compute type chosen now: the compute type is part of the key
+        self.options = resolve_device(options or DecodingOptions()) if not cluster else \
+            _cluster_options(options or DecodingOptions())
         self.memory = memory
         self._translator: Translator | None = None
         # People's translations found in outputs about to be overwritten, by normalised
@@ -173,17 +250,30 @@ class BatchTranslator:
         # serve where the memory has none (it may be off, or another file).
         self._edited: dict[str, HumanTranslation] = {}
         self._carried: dict[str, HumanTranslation] = {}
-        self.context = memory_context(self.package.package_id, self.options.output_key())
+        self.context = memory_context(self.model.model_id, self.options.output_key())
         # Without a memory, this run's own translations by key, so that no sentence is
         # decoded twice in one run either (bounded: the oldest are forgotten first).
         self._run_cache: OrderedDict[str, Sentence] = OrderedDict()
         self.saved = 0  # decoded sentences already stored (what an interrupted run keeps)
         self._targets: dict[Path, Path] = {}  # inputs written to a file of another name
+        # Where chunks are decoded: here, or on a Dask cluster (--cluster, cluster.py).
+        self.decoder: LocalDecoder | ClusterDecoder = LocalDecoder(self)
+        if cluster:
+            from .cluster import ClusterDecoder
+
+            requested = (options or DecodingOptions()).device  # each worker resolves its own
+            self.decoder = ClusterDecoder(cluster, self.model, self.options, requested)
+        # Distinct sentences being decoded, by (key, Chinese), with their repetitions; and
+        # sentences of later windows waiting for them (as they would have come from the
+        # memory had the earlier window been finished).  Empty between windows here.
+        self._in_flight: dict[tuple[str, str], list[Sentence]] = {}
+        self._joined: dict[tuple[str, str], list[Sentence]] = {}
+        self._sent: deque[tuple[list, list[tuple[str, str]]]] = deque()  # windows in flight
 
     @property
     def translator(self) -> Translator:
         if self._translator is None:
-            self._translator = Translator(self.package, self.options)
+            self._translator = Translator(load_engine(self.model, self.options))
         return self._translator
 
     def provenance(self, from_memory: int = 0, engine: bool = True) -> Provenance:
@@ -192,33 +282,35 @@ class BatchTranslator:
         if engine:
             import ctranslate2
         return Provenance(
-            package_name=self.package.name,
-            package_version=self.package.version,
-            package_synthetic=self.package.synthetic,
+            package_name=self.model.name,
+            package_version=self.model.version,
+            package_synthetic=self.model.synthetic,
             ctranslate2_version=ctranslate2.__version__ if engine else "",
-            beam_size=self.options.beam_size,
-            compute_type=self.options.compute_type,
             glossary_path=self.glossary.path.name,
             glossary_sha256=self.glossary.sha256,
             pipeline_version=__version__,
             date=_dt.date.today().isoformat(),
             sentences_from_memory=from_memory,
-            glossary_enforcement=self.options.enforcement_summary(),
-            length_cap=self.options.length_cap_summary(),
+            model_kind=self.model.kind,
+            model_fingerprint=self.model.fingerprint,
+            device=self.options.device,
+            settings=self.options.to_record(),
         )
 
     def is_up_to_date(self, path: Path, existing: ExistingOutput | None) -> bool:
         """Whether the existing output already holds the translation of `path` that this
-        batch would make: same source bytes, the same model, decoding settings, glossary
-        and zhen version in its header, and no edit made in it since zhen wrote it."""
+        batch would make: same source bytes, the same metadata from outside it (manifest,
+        sidecar) and format, the same model, decoding settings, glossary and zhen version
+        in its header, and no edit made in it since zhen wrote it."""
         if existing is None or existing.edited:
             return False
         try:
             source_sha256 = file_sha256(path)
-        except OSError:
+            metadata = metadata_fingerprint(path, self.input_format)
+        except (OSError, ZhenError):  # reading it says what is wrong
             return False
         doc = existing.doc
-        return (doc.source.sha256 == source_sha256
+        return (doc.source.sha256 == source_sha256 and doc.source.meta_sha256 == metadata
                 and _settings(doc.provenance) == self._settings)
 
     def keep_edits(self, existing: ExistingOutput) -> int:
@@ -259,30 +351,69 @@ class BatchTranslator:
     def translate_sentences(self, sentences: list[Sentence], progress=None) -> int:
         """Fill the English side of `sentences`: people's translations first, then the
         memory, then the decoder, each distinct sentence decoded once (its repetitions
-        take its result).  Decoded sentences are stored chunk by chunk as they are done,
-        so an interrupted run keeps all but the chunk in flight.  Returns how many
-        distinct sentences went through the decoder."""
+        take its result).  Decoded sentences are stored as soon as they are finished, so
+        an interrupted run loses only the work in flight.  Returns how many distinct
+        sentences went through the decoder."""
+        decoded, _ = self._submit(sentences, progress)
+        self.decoder.deliver()
+        return decoded
+
+    def _submit(self, sentences: list[Sentence], progress=None) -> tuple[int, list]:
+        """`translate_sentences` without waiting for the decoder: the sentences are filled
+        once none of the (key, Chinese) pairs returned is in `_in_flight` any more (at
+        once when decoding here).  Returns (distinct sentences decoded, those pairs)."""
         progress = progress or (lambda n: None)
         rest = self.apply_human(sentences)
         keyed = [(sentence_key(self.context, s, self.terms), s) for s in rest]
         todo = self.memory.lookup(keyed) if self.memory else self._from_run_cache(keyed)
         progress(len(sentences) - len(todo))
         groups: dict[tuple[str, str], list[Sentence]] = {}
+        waits = []
         for key, s in todo:
-            groups.setdefault((key, s.zh), []).append(s)
-        distinct = [(key, copies[0]) for (key, _), copies in groups.items()]
-        for chunk in _chunks(distinct, self.chunk_sentences):
-            self.translator.translate([s for _, s in chunk], self.terms, progress)
-            for key, first in chunk:
-                for copy in groups[key, first.zh][1:]:
-                    _copy_translation(first, copy)
-                progress(len(groups[key, first.zh]) - 1)
-            if self.memory:
-                self.memory.store(self.package.package_id, chunk)
+            if (key, s.zh) in self._in_flight:  # an earlier window's, still being decoded
+                if (key, s.zh) not in self._joined:
+                    waits.append((key, s.zh))
+                self._joined.setdefault((key, s.zh), []).append(s)
             else:
-                self._to_run_cache(chunk)
-            self.saved += len(chunk)
-        return len(distinct)
+                groups.setdefault((key, s.zh), []).append(s)
+        distinct = [(key, copies[0]) for (key, _), copies in groups.items()]
+        waits += groups
+        self._in_flight.update(groups)
+        key_of = {id(s): key for key, s in distinct}
+
+        def finished(done: list[Sentence]) -> None:
+            """Decoded sentences: copied to their repetitions, stored at once."""
+            keyed_done = [(key_of[id(s)], s) for s in done]
+            copies = 0
+            for key, first in keyed_done:
+                group = self._in_flight.pop((key, first.zh))
+                for copy in group[1:]:
+                    _copy_translation(first, copy)
+                for copy in self._joined.pop((key, first.zh), ()):
+                    _copy_translation(first, copy)
+                    if self.memory:  # what the memory would have given it
+                        copy.origin = Origin.MEMORY
+                    copies += 1
+                copies += len(group)
+            if self.memory:
+                self.memory.store(self.model.model_id, keyed_done)
+            else:
+                self._to_run_cache(keyed_done)
+            self.saved += len(done)
+            progress(copies)
+
+        # Chunks bound how long a sentence with terms waits for its enforcement rounds
+        # (and so what an interrupt can lose); sentences without terms are stored batch by
+        # batch.  The same sentences make the same chunks wherever they are decoded.
+        try:
+            for chunk in _chunks([s for _, s in distinct], self.chunk_sentences):
+                self.decoder.decode(chunk, self.terms, finished)
+        except BaseException:
+            for pair in groups:  # nothing waits for them any more
+                self._in_flight.pop(pair, None)
+                self._joined.pop(pair, None)
+            raise
+        return len(distinct), waits
 
     @functools.cached_property
     def chunk_sentences(self) -> int:
@@ -344,6 +475,8 @@ class BatchTranslator:
             target = self._target(path, out_dir)
             try:
                 found = inspect_output(target, self.memory)
+            except MemoryServerError:  # the memory is gone: the run stops, not this file
+                raise
             except ZhenError as exc:
                 refused[path] = exc
                 stale.append(path)
@@ -393,7 +526,7 @@ class BatchTranslator:
                     pending += len(para.sentences)
                     bar.total += len(para.sentences)
                     if pending >= WINDOW_SENTENCES:
-                        self._flush(window, jobs, report, bar, keep_going)
+                        self._flush(window, jobs, report, bar, keep_going, more=True)
                         pending = 0
                 if job.source is not None and not job.waiting:  # all flushed already
                     self._finish(job, jobs, keep_going)
@@ -402,9 +535,10 @@ class BatchTranslator:
             bar.close()
             for job in jobs:  # left unfinished by an exception
                 job.writer.close()
-            if self._translator is not None:
-                report.decoder_calls = self._translator.decoder_calls
+            if self.decoder.started:
+                report.decoder_calls = self.decoder.decoder_calls
                 report.model_loaded = True
+                report.cluster_workers = dict(getattr(self.decoder, "chunks_by_worker", {}))
         return report
 
     def _target(self, path: Path, out_dir: Path) -> Path:
@@ -429,27 +563,60 @@ class BatchTranslator:
 
     def _read(self, job: _Job) -> Iterator[Paragraph]:
         """The paragraphs of one input, segmented and annotated, read as a stream; sets
-        job.source at the end.  Raises ZhenError if the input cannot be read."""
-        stream = TextStream(job.result.input)
-        for number, text in enumerate(stream.paragraphs(), start=1):
-            if number == 1:
-                job.title = document_title([text], display_name(job.result.input.stem))
+        job.source at the end.  Raises ZhenError if the input cannot be read.  The title
+        (when the document has one) comes last, as a paragraph of kind "title": translated
+        with the text, written in the header."""
+        opened = open_input(job.result.input, self.input_format)
+        for para in read_paragraphs(opened.blocks, self.matcher):
             job.waiting += 1
-            yield make_paragraph(number, text, self.matcher)
-        job.source = stream.info()
+            yield para
+        job.info = opened.info
+        job.title = document_title(opened.info, job.result.input)
+        if opened.info.title:
+            job.waiting += 1
+            yield make_paragraph(0, opened.info.title, self.matcher, "title")
+        job.source = opened.source
         if job.source.dropped_chars:
             log.warning("%s: dropped %d character(s) that XML 1.0 forbids",
                         job.result.input, job.source.dropped_chars)
 
-    def _flush(self, window, jobs, report: BatchReport, bar, keep_going: bool) -> None:
+    def _flush(self, window, jobs, report: BatchReport, bar, keep_going: bool,
+               more: bool = False) -> None:
         """Translate the window, spool each paragraph's TEI, write the files now complete.
 
-        The window is emptied (in place)."""
-        if not window:
-            return
-        sentences = [s for _, para in window for s in para.sentences]
-        report.sentences_translated += self.translate_sentences(sentences, bar.update)
-        done, window[:] = list(window), []
+        The window is emptied (in place).  With `more` (more windows to come), a cluster
+        may keep windows in flight while the next ones are read: they are written, in
+        order, by a later flush; without, every window sent is written before returning.
+        Decoding here, each window is written at once."""
+        if window:
+            sentences = [s for _, para in window for s in para.sentences]
+            decoded, waits = self._submit(sentences, bar.update)
+            report.sentences_translated += decoded
+            self._sent.append((list(window), waits))
+            window[:] = []
+        decoder = self.decoder
+
+        def ready() -> bool:
+            return not any(pair in self._in_flight for pair in self._sent[0][1])
+
+        def room() -> bool:
+            return more and decoder.in_flight < decoder.capacity
+
+        while self._sent:
+            if not ready():
+                if room() and len(self._sent) < MAX_WINDOWS_AHEAD:
+                    decoder.deliver(until=lambda: True)  # store what has arrived, read on
+                    if not ready():
+                        return
+                else:
+                    if not decoder.in_flight:  # cannot be: what a window waits for is sent
+                        raise RuntimeError("a translated window waits for no decoding")
+                    decoder.deliver(until=lambda: ready() or room())
+                    continue
+            self._write_window(self._sent.popleft()[0], jobs, keep_going)
+
+    def _write_window(self, done, jobs, keep_going: bool) -> None:
+        """Spool a translated window's paragraphs; write the files now complete."""
         for job, para in done:
             job.waiting -= 1
             if job not in jobs:
@@ -480,17 +647,18 @@ class BatchTranslator:
             )
             self._fail(job.result, exc, keep_going)
             return
+        job.from_memory -= job.writer.title_from_memory  # the header's title is no sentence
         doc = Document(
             id=job.result.input.stem,
             title=job.title,
             source=job.source,
             provenance=self.provenance(job.from_memory),
             terms={tid: self.terms[tid] for tid in sorted(job.terms)},
+            info=job.info,
         )
         self._drop(job, jobs, close=False)
         try:
-            with atomic_output(job.target) as fh:
-                job.writer.write(fh, doc)
+            job.result.qa = self._write_checked(job, doc)
         except ZhenError as exc:
             self._fail(job.result, exc, keep_going)
             return
@@ -502,6 +670,51 @@ class BatchTranslator:
         job.result.human = job.writer.tally.human
         job.result.edits = len(job.edits)
         job.result.edits_carried = len(job.edits & job.sources)
+
+    @staticmethod
+    def _write_checked(job: _Job, doc: Document) -> dict[str, int]:
+        """Write a job's TEI atomically with its QA findings recorded in it; return the
+        findings by severity.  The QA checks need the whole document, which the streamed
+        writer never holds: the TEI goes first to an anonymous temporary file (gone if the
+        process dies), is checked there, then written.  An output over QA_MAX_BYTES is
+        written unchecked (the checks read it whole): `zhen qa --annotate` does it."""
+        import shutil
+
+        from lxml import etree
+
+        from .qa import Counts, annotate_tree
+
+        try:
+            raw = tempfile.TemporaryFile(dir=job.target.parent)
+            job.writer.write(raw, doc)
+            size = raw.tell()
+            raw.seek(0)
+        except OSError as exc:
+            raise output_error(job.target, exc) from None
+        with raw:
+            counts, data = {}, None
+            if size <= QA_MAX_BYTES:
+                parser = etree.XMLParser(resolve_entities=False, no_network=True,
+                                         huge_tree=True)
+                tree = etree.parse(raw, parser)
+                try:
+                    findings, changed = annotate_tree(tree, job.target.name)
+                except ZhenError as exc:  # the output itself is fine: written unchecked
+                    log.warning("%s: QA not recorded: %s", job.target, exc)
+                    findings, changed = [], False
+                counts = Counts.of(findings).by_severity
+                if changed:
+                    data = etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+                raw.seek(0)
+            else:
+                log.warning("%s: over %d MB, QA not run here: run `zhen qa --annotate` on it",
+                            job.target, QA_MAX_BYTES >> 20)
+            with atomic_output(job.target) as fh:
+                if data is not None:
+                    fh.write(data)
+                else:
+                    shutil.copyfileobj(raw, fh, 1 << 20)
+        return counts
 
     @staticmethod
     def _drop(job: _Job, jobs: list[_Job], close: bool = True) -> None:
@@ -518,6 +731,13 @@ class BatchTranslator:
         log.error("%s", exc)
 
 
+def _cluster_options(options: DecodingOptions) -> DecodingOptions:
+    """The settings of a run on a cluster (cluster.client_options)."""
+    from .cluster import client_options
+
+    return client_options(options)
+
+
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -531,10 +751,16 @@ def _copy_translation(done: Sentence, copy: Sentence) -> None:
 
 
 def _settings(prov: Provenance) -> tuple:
-    """What in a TEI header decides its translation, besides the source."""
-    return (prov.package_name, prov.package_version, prov.beam_size, prov.compute_type,
-            prov.length_cap, prov.glossary_enforcement, prov.glossary_sha256,
-            prov.pipeline_version)
+    """What in a TEI header decides its translation, besides the source: the model, the
+    settings that change the output (not threads, batches or the device), the glossary
+    and zhen's version."""
+    try:
+        output = DecodingOptions.from_record(prov.settings).output_key() if prov.settings \
+            else ""
+    except (ValueError, TypeError):
+        output = ""
+    return (prov.model_kind, prov.package_name, prov.package_version, prov.model_fingerprint,
+            output, prov.glossary_sha256, prov.pipeline_version)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -550,22 +776,35 @@ def translate_files(
     glossary_path: Path,
     model: str | None = None,
     options: DecodingOptions | None = None,
-    memory_path: Path | None = None,
+    memory_path: Path | str | None = None,  # a file, or a postgresql:// URL
     keep_going: bool = False,
     show_progress: bool | None = None,
     update: bool = False,
     out_file: Path | None = None,
+    input_format: str | None = None,
+    cluster: str | None = None,
 ) -> BatchReport:
-    """Library entry point: translate files to TEI, as `zhen translate` does."""
-    memory = TranslationMemory(memory_path) if memory_path else None
+    """Library entry point: translate files to TEI, as `zhen translate` does
+    (`input_format`: a reader's name for every input; by default each file's suffix;
+    `cluster`: decode on a Dask cluster, tcp://HOST:PORT or local:N, see cluster.py)."""
+    memory = open_memory(memory_path) if memory_path else None
     batch = None
     try:
-        batch = BatchTranslator(glossary_path, model, options, memory)
+        batch = BatchTranslator(glossary_path, model, options, memory, cluster)
+        batch.input_format = input_format
         return batch.run(inputs, out_dir, keep_going, show_progress, update, out_file)
     except KeyboardInterrupt as exc:
         saved = batch.saved if batch is not None and memory is not None else None
         raise Interrupted(saved) from exc
+    except ClusterError as exc:  # lost mid-run: say what the memory keeps
+        if batch is None or not batch.decoder.started:
+            raise
+        kept = (f"{batch.saved} decoded sentence(s) saved in the memory, a rerun continues "
+                "from there" if memory is not None else "nothing decoded was kept (--no-memory)")
+        raise ClusterError(f"{exc}; {kept}") from None
     finally:
+        if batch is not None:
+            batch.decoder.close()
         if memory:
             memory.close()
 

@@ -7,6 +7,7 @@ no CTranslate2.  A user mistake (ZhenError) is one line on stderr and a non-zero
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -14,26 +15,48 @@ from pathlib import Path
 
 import click
 
-DEFAULT_GLOSSARY = "glossary/terms.tsv"
 
-
-def _glossary_option(f):
+def _glossary_option(f, find: bool = True):
+    """--glossary, found as `glossary.find_glossary` says (with `find` False: left None
+    when not given, for a command that may name the glossary otherwise)."""
     return click.option(
         "--glossary",
         "glossary_path",
         type=click.Path(path_type=Path),
-        default=lambda: os.environ.get("ZHEN_GLOSSARY", DEFAULT_GLOSSARY),
-        show_default="$ZHEN_GLOSSARY or glossary/terms.tsv",
+        default=None,
+        callback=_find_glossary if find else None,
+        show_default="$ZHEN_GLOSSARY, else glossary/terms.tsv here or in a folder above",
         help="Glossary TSV file.",
     )(f)
 
 
+def _find_glossary(ctx, param, value):
+    from .glossary import find_glossary
+
+    return find_glossary(value)
+
+
+class _MemoryLocation(click.ParamType):
+    """A translation memory: a SQLite file (a Path), or a postgresql:// URL (kept a string:
+    a Path would fold its //)."""
+
+    name = "FILE|URL"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, Path) or str(value).startswith(("postgresql://", "postgres://")):
+            return value
+        return Path(value)
+
+
+MEMORY = _MemoryLocation()
+MEMORY_HELP = ("Translation memory: a SQLite file or a postgresql://USER@HOST/DATABASE URL "
+               "[default: $ZHEN_MEMORY or the user cache].")
+
+
 def _memory_options(f):
     f = click.option("--no-memory", is_flag=True, help="Without the translation memory.")(f)
-    return click.option("--memory", "memory_path", type=click.Path(path_type=Path),
-                        default=None,
-                        help="Translation memory file [default: $ZHEN_MEMORY or the user "
-                             "cache].")(f)
+    return click.option("--memory", "memory_path", type=MEMORY, default=None,
+                        help=MEMORY_HELP)(f)
 
 
 def _translator_option(f):
@@ -48,13 +71,42 @@ def _open_memory(path: Path | None, off: bool):
     if off:
         yield None
         return
-    from .memory import TranslationMemory, default_memory_path
+    from .memory import default_memory_path, open_memory
 
-    mem = TranslationMemory(path or default_memory_path())
+    mem = open_memory(path or default_memory_path())
     try:
         yield mem
     finally:
         mem.close()
+
+
+def _model_option(f):
+    return click.option(
+        "--model", default=None, envvar="ZHEN_MODEL",
+        help="Model: installed name, model folder (Argos package, OPUS-MT or NLLB-200/"
+             "M2M-100 conversion) or .argosmodel file [default: $ZHEN_MODEL, else the "
+             "installed zh→en model].")(f)
+
+
+def _decoding_options(f):
+    """The decoding settings as options, with the defaults and help of settings.py."""
+    from .settings import cli_fields
+
+    types = {"int": (click.IntRange, int), "float": (click.FloatRange, float)}
+    for field in reversed(cli_fields()):
+        meta = field.metadata
+        if "flag" in meta:  # a boolean that defaults to on: --no-… turns it off
+            f = click.option(meta["flag"], field.name, flag_value=not field.default,
+                             default=field.default, help=meta["flag_help"])(f)
+            continue
+        if "choices" in meta:
+            kind = click.Choice(meta["choices"])
+        else:
+            make, _ = types[field.type]
+            kind = make(meta.get("min"), meta.get("max"))
+        f = click.option("--" + field.name.replace("_", "-"), field.name, type=kind,
+                         default=field.default, show_default=True, help=meta["help"])(f)
+    return f
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,33 +117,20 @@ def cli() -> None:
 
 # -- translate ---------------------------------------------------------------------------
 
+# The names of readers.formats(), spelled out so that `zhen --help` imports no reader
+# (tests/test_readers.py checks that the two agree).
+INPUT_FORMATS = ["docx", "html", "md", "txt"]
+
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default="output",
               show_default=True,
               help="Folder for the .tei.xml files, or a file ending in .xml for one input.")
-@click.option("--model", default=None, envvar="ZHEN_MODEL",
-              help="Argos package: installed name, package folder or .argosmodel file "
-                   "[default: $ZHEN_MODEL, else the installed zh→en package].")
+@_model_option
 @_glossary_option
-@click.option("--beam-size", type=click.IntRange(1, 16), default=2, show_default=True)
-@click.option("--num-hypotheses", type=click.IntRange(1, 16), default=2, show_default=True,
-              help="n-best hypotheses searched for glossary renderings (above the beam size "
-                   "it widens the beam of sentences with terms).")
-@click.option("--batch-size", type=click.IntRange(1), default=512, show_default=True,
-              help="Source tokens (or sentences with --batch-type examples) per decoder batch.")
-@click.option("--batch-type", type=click.Choice(["tokens", "examples"]), default="tokens",
-              show_default=True)
-@click.option("--threads", type=click.IntRange(0), default=0, show_default=True,
-              help="CPU threads for decoding (0: all cores).")
-@click.option("--compute-type", default="int8", show_default=True,
-              help="CTranslate2 compute type (int8, int8_float32, float32, …).")
-@click.option("--max-length-ratio", type=click.FloatRange(0.1), default=1.5, show_default=True,
-              help="Cap on output tokens relative to input tokens.")
-@click.option("--no-enforce", is_flag=True, help="Do not enforce glossary renderings.")
-@click.option("--memory", "memory_path", type=click.Path(path_type=Path), default=None,
-              help="Translation memory file [default: $ZHEN_MEMORY or the user cache].")
+@_decoding_options
+@click.option("--memory", "memory_path", type=MEMORY, default=None, help=MEMORY_HELP)
 @click.option("--no-memory", is_flag=True, help="Neither read nor write the translation memory.")
 @click.option("-u", "--update", is_flag=True,
               help="Skip inputs whose output is up to date: its header names the same source "
@@ -99,20 +138,30 @@ def cli() -> None:
 @click.option("-k", "--keep-going", is_flag=True,
               help="Go on after a file fails; exit non-zero at the end (like make -k).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
-def translate(inputs, out_dir, model, glossary_path, beam_size, num_hypotheses, batch_size,
-              batch_type, threads, compute_type, max_length_ratio, no_enforce, memory_path,
-              no_memory, update, keep_going, quiet):
-    """Translate Chinese text files INPUTS into OUTPUT/<stem>.tei.xml ("-": standard input,
-    written as stdin.tei.xml)."""
+@click.option("--format", "input_format", type=click.Choice(INPUT_FORMATS), default=None,
+              help="Read every input as this format [default: by file suffix: .txt, .html/.htm, "
+                   ".docx, .md].")
+@click.option("--cluster", default=None, envvar="ZHEN_CLUSTER", metavar="ADDRESS",
+              help="Decode on a Dask cluster: tcp://HOST:PORT (its scheduler) or local:N (N "
+                   "worker processes here) [default: $ZHEN_CLUSTER; needs "
+                   "pip install 'zhen[cluster]'].")
+def translate(inputs, out_dir, model, glossary_path, memory_path, no_memory, update, keep_going,
+              quiet, input_format, cluster, **settings):
+    """Translate Chinese documents INPUTS (text, web pages, Word, Markdown) into
+    OUTPUT/<stem>.tei.xml ("-": standard input, written as stdin.tei.xml; a folder: every
+    input file in it).  Metadata beside them (input/metadata.csv, NAME.meta.json) is used."""
     from .batch import translate_files
     from .memory import default_memory_path
-    from .translate import DecodingOptions
+    from .readers import check_manifests
+    from .settings import DecodingOptions
 
-    options = DecodingOptions(
-        beam_size=beam_size, num_hypotheses=num_hypotheses, batch_size=batch_size,
-        batch_type=batch_type, threads=threads, compute_type=compute_type,
-        max_length_ratio=max_length_ratio, enforce_terms=not no_enforce,
-    )
+    inputs = _expand_folders(inputs)
+    bad_manifests = check_manifests(p for p in inputs if str(p) != "-")
+    for problem in bad_manifests:  # rows for files that are not there: no input's fault
+        if not keep_going:
+            raise problem
+        logging.getLogger("zhen").error("%s", problem)
+    options = DecodingOptions(**settings)
     memory = None if no_memory else (memory_path or default_memory_path())
     out_file = None
     if out_dir.suffix.lower() == ".xml" and not out_dir.is_dir():
@@ -121,7 +170,7 @@ def translate(inputs, out_dir, model, glossary_path, beam_size, num_hypotheses, 
         report = translate_files(
             inputs, out_dir, glossary_path, model=model, options=options, memory_path=memory,
             keep_going=keep_going, show_progress=False if quiet else None, update=update,
-            out_file=out_file,
+            out_file=out_file, input_format=input_format, cluster=cluster or None,
         )
     done = report.written
     if not quiet:
@@ -132,16 +181,59 @@ def translate(inputs, out_dir, model, glossary_path, beam_size, num_hypotheses, 
         click.echo(
             f"zhen: {len(done)} file(s) written to {out_dir}/{current}, {total} sentences, "
             f"{human} from human translations, {hits} from memory, "
-            f"{report.sentences_translated} decoded, decoder calls: {report.decoder_calls}",
+            f"{report.sentences_translated} decoded, decoder calls: {report.decoder_calls}"
+            f"{_qa_summary(done, out_dir)}",
             err=True,
         )
+        if report.cluster_workers:
+            workers = report.cluster_workers
+            click.echo(f"zhen: decoded on {len(workers)} worker process(es): " + ", ".join(
+                f"{who} {n} chunk(s)" for who, n in sorted(workers.items())), err=True)
     carried, gone = report.edits
     if carried or gone:  # said even with --quiet: it is about people's work
         kept = ": kept in the memory" if gone else ""
         click.echo(f"zhen: {carried} human edit(s) carried over, {gone} no longer match a "
                    f"source sentence{kept}", err=True)
-    if report.failed:
-        raise _Failed(f"{len(report.failed)} of {len(report.files)} file(s) failed")
+    if report.failed or bad_manifests:
+        manifests = f"; {len(bad_manifests)} manifest problem(s)" if bad_manifests else ""
+        raise _Failed(f"{len(report.failed)} of {len(report.files)} file(s) failed{manifests}")
+
+
+def input_suffixes() -> tuple[str, ...]:
+    """The input file suffixes zhen reads (the readers' registry when there is one)."""
+    try:
+        from .readers import suffixes
+    except ImportError:
+        return (".txt",)
+    return tuple(suffixes())
+
+
+def _expand_folders(inputs) -> list[Path]:
+    """INPUTS with each folder replaced by the input files in it: regular files (not hidden)
+    with a suffix zhen reads, sorted by name.  A folder with none stays, to fail as an
+    input of its own (with --keep-going the others go on)."""
+    suffixes = input_suffixes()
+    out: list[Path] = []
+    for path in inputs:
+        if str(path) == "-" or not path.is_dir():
+            out.append(path)
+            continue
+        found = sorted(p for p in path.iterdir() if p.suffix.lower() in suffixes
+                       and not p.name.startswith(".") and p.is_file())
+        out += found or [path]
+    return list(dict.fromkeys(out))
+
+
+def _qa_summary(done, out_dir) -> str:
+    """", QA: 2 error(s), 5 warning(s) (zhen qa output)" for the summary line."""
+    counts: dict[str, int] = {}
+    for f in done:
+        for severity, n in f.qa.items():
+            counts[severity] = counts.get(severity, 0) + n
+    if not done:
+        return ""
+    parts = ", ".join(f"{counts.get(s, 0)} {s}(s)" for s in ("error", "warning"))
+    return f", QA: {parts} (zhen qa {out_dir})"
 
 
 @contextlib.contextmanager
@@ -165,42 +257,98 @@ def _stdin_as_file(inputs):
 
 @cli.group()
 def model() -> None:
-    """Install, list and synthesise Argos zh→en packages."""
+    """Install, list, synthesise and convert zh→en models."""
 
 
 @model.command("install")
 @click.argument("spec")
 def model_install(spec):
-    """Install SPEC: a .argosmodel file (offline) or a name from the argospm index."""
-    from .packages import install_package
+    """Install SPEC: an .argosmodel file or a model folder (offline; Argos package, OPUS-MT
+    or NLLB-200/M2M-100 CTranslate2 conversion), or a name from the argospm index."""
+    from .engines import install_model
 
-    pkg = install_package(spec)
-    click.echo(f"installed {pkg.name} {pkg.version} in {pkg.path}")
+    info = install_model(spec)
+    click.echo(f"installed {info.kind} model {info.name} {info.version} in {info.path}")
 
 
 @model.command("list")
 def model_list():
-    """List installed zh→en packages."""
-    from .packages import argos_packages_dir, installed_packages
+    """List installed zh→en models: name, kind, version, folder."""
+    from .engines import installed_models, models_dir
+    from .engines.argos import argos_packages_dir
 
-    pkgs = installed_packages()
-    if not pkgs:
-        click.echo(f"no zh→en package installed in {argos_packages_dir()}")
-    for pkg in pkgs:
-        flag = "  (synthetic: random weights)" if pkg.synthetic else ""
-        click.echo(f"{pkg.name}\t{pkg.version}\t{pkg.path}{flag}")
+    models = installed_models()
+    if not models:
+        click.echo(f"no zh→en model installed in {argos_packages_dir()} or {models_dir()}")
+    for info in models:
+        flag = "  (synthetic: random weights)" if info.synthetic else ""
+        click.echo(f"{info.name}\t{info.kind}\t{info.version}\t{info.path}{flag}")
 
 
 @model.command("synth")
 @click.argument("out", type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(["argos", "opus-mt", "nllb"]), default="argos",
+              show_default=True, help="Layout and token conventions of the model.")
 @click.option("--size", type=click.Choice(["tiny", "base"]), default="tiny", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def model_synth(out, size, seed):
-    """Build a synthetic .argosmodel with random weights (for tests and benchmarks only)."""
+def model_synth(out, kind, size, seed):
+    """Build a synthetic model with random weights (for tests and benchmarks only): an
+    .argosmodel file, or a folder for opus-mt and nllb."""
     from .synth import build_synthetic_package
 
-    path = build_synthetic_package(out, size=size, seed=seed)
-    click.echo(f"wrote {path} (random weights: its English is noise)")
+    path = build_synthetic_package(out, size=size, seed=seed, kind=kind)
+    click.echo(f"wrote {path} ({kind}, random weights: its English is noise)")
+
+
+@model.command("convert")
+@click.argument("source", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--quantization", default="int8", show_default=True,
+              help="Weight type of the converted model.")
+def model_convert(source, out, quantization):
+    """Convert a local Hugging Face checkpoint (OPUS-MT/Marian, NLLB-200, M2M-100) into a
+    CTranslate2 model folder zhen can use (needs `pip install 'zhen[convert]'`)."""
+    from .engines.convert import convert_checkpoint
+
+    info = convert_checkpoint(source, out, quantization)
+    click.echo(f"wrote {info.kind} model {info.name} to {out}")
+
+
+# -- eval ----------------------------------------------------------------------------------
+
+
+@cli.command("eval")
+@click.option("--source", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Chinese test sentences, one per line.")
+@click.option("--reference", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="English references, line-aligned with --source.")
+@click.option("--tmx", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A TMX test set instead of --source and --reference.")
+@click.option("--model", "models", multiple=True, required=True,
+              help="A model to evaluate (repeatable): installed name, folder or .argosmodel.")
+@_glossary_option
+@_decoding_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="Folder for each model's English (<model>.en).")
+def eval_(source, reference, tmx, models, glossary_path, fmt, out_dir, **settings):
+    """Score models on a parallel test set: BLEU and chrF++ (sacrebleu), glossary term
+    success, sentences/s and peak memory."""
+    import json
+
+    from .evaluate import evaluate, format_table, read_test_set, write_hypotheses
+    from .settings import DecodingOptions
+
+    zh, en = read_test_set(source, reference, tmx)
+    results = evaluate(list(models), zh, en, glossary_path, DecodingOptions(**settings))
+    if fmt == "json":
+        click.echo(json.dumps([r.summary() for r in results], indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_table(results))
+    if out_dir is not None:
+        for path in write_hypotheses(results, out_dir):
+            click.echo(f"wrote {path}", err=True)
 
 
 # -- validate --------------------------------------------------------------------------------
@@ -216,10 +364,57 @@ def validate(files, no_schema):
     problems = validate_files(list(files), schema=not no_schema)
     for problem in problems:
         click.echo(str(problem))
-    bad = len({p.path for p in problems})
-    click.echo(f"zhen: {len(files) - bad} valid, {bad} with problems", err=True)
+    bad, total = len({p.path for p in problems}), len(set(files))
+    summary = f"{total - bad} of {total} file(s) valid"
     if problems:
-        raise _Failed(f"{len(problems)} problem(s) in {bad} file(s)")
+        raise _Failed(f"{summary}, {len(problems)} problem(s)")
+    click.echo(f"zhen: {summary}", err=True)
+
+
+# -- qa ------------------------------------------------------------------------------------
+
+# The ids of qa.CHECKS, spelled out so that `zhen --help` imports no checker
+# (tests/test_qa.py checks that the two agree).
+QA_CHECK_IDS = ["empty", "untranslated", "numbers", "term-missed", "repetition", "truncated",
+                "term-inconsistent", "length-ratio", "brackets", "question",
+                "corpus-inconsistent"]
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="One line per finding, or a JSON object for tools.")
+@click.option("--disable", "disabled", multiple=True, type=click.Choice(QA_CHECK_IDS),
+              metavar="CHECK", help="Leave out a check (repeatable): "
+              + ", ".join(QA_CHECK_IDS) + ".")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
+              show_default=True, help="Exit 1 when a finding is this severe or worse.")
+@click.option("--sort", "sort", type=click.Choice(["document", "severity"]),
+              default="document", show_default=True,
+              help="Findings in document order, or the most severe first.")
+@click.option("--annotate", is_flag=True,
+              help="Also record the findings in the files (@ana on the English s).")
+def qa(files, fmt, disabled, fail_on, sort, annotate):
+    """Check the English of TEI FILES: numbers, untranslated text, terms, length,
+    repetition, brackets, questions, consistency; one line per finding."""
+    import json
+
+    from .qa import Counts, at_least, json_report, qa_files, sort_by_severity, text_lines
+
+    report = qa_files(list(files), disabled, annotate)
+    found = sort_by_severity(report.findings) if sort == "severity" else report.findings
+    if fmt == "json":
+        click.echo(json.dumps(json_report(report, found), ensure_ascii=False, indent=1))
+    else:
+        for line in text_lines(report, found):
+            click.echo(line)
+    flagged = len({f.doc_id for f in found})
+    click.echo(f"zhen: {len(found)} finding(s) in {flagged} of {len(report.paths)} file(s): "
+               f"{Counts.of(found)}"
+               + (f"; {len(report.annotated)} file(s) annotated" if annotate else ""), err=True)
+    bad = at_least(found, fail_on) if fail_on != "never" else []
+    if bad:
+        raise _Failed(f"{len(bad)} finding(s) of severity {fail_on} or worse")
 
 
 # -- glossary --------------------------------------------------------------------------------
@@ -232,12 +427,12 @@ def glossary() -> None:
 
 @glossary.command("lint")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-@_glossary_option
+@functools.partial(_glossary_option, find=False)
 def glossary_lint(path, glossary_path):
     """Report every problem in the glossary with its line; exit 1 on errors."""
-    from .glossary import lint_glossary
+    from .glossary import find_glossary, lint_glossary
 
-    path = path or glossary_path
+    path = path or find_glossary(glossary_path)
     messages = lint_glossary(path)
     for m in messages:
         click.echo(str(m))
@@ -295,10 +490,10 @@ def glossary_coverage(files, glossary_path):
     """Per term: occurrences, documents, and (over .tei.xml files) use of the approved rendering."""
     from .coverage import coverage, is_tei
     from .glossary import load_glossary
-    from .reader import read_text_file
+    from .readers import read_texts
     from .tei import read_tei
 
-    texts = [(f.name, read_text_file(f)[0]) for f in files if not is_tei(f)]
+    texts = [(f.name, read_texts(f)) for f in files if not is_tei(f)]
     docs = [read_tei(f) for f in files if is_tei(f)]
     report = coverage(load_glossary(glossary_path), texts, docs)
     click.echo("id\tzh\trendering\toccurrences\tdocuments\ttranslated\tcompliant\tstatuses")
@@ -322,10 +517,10 @@ def glossary_coverage(files, glossary_path):
 def glossary_suggest(files, limit, min_count, glossary_path):
     """Candidate terms in FILES that are not in the glossary yet, best first."""
     from .glossary import load_glossary
-    from .reader import read_text_file
+    from .readers import read_texts
     from .suggest import suggest_terms
 
-    texts = [(f.name, "\n".join(read_text_file(f)[0])) for f in files]
+    texts = [(f.name, "\n".join(read_texts(f))) for f in files]
     found = suggest_terms(texts, load_glossary(glossary_path), limit, min_count)
     click.echo("score\tcount\tdocs\tcandidate\tkinds\tcontext")
     for c in found:
@@ -376,11 +571,14 @@ EXPORT_NAMES = ["cesalign", "moses", "tmx", "vrt", "xliff"]
 @cli.command("export")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(EXPORT_NAMES))
 @click.argument("tei", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
-              help="File (tmx, cesalign), folder (vrt, xliff) or prefix (moses) to write.")
-@click.option("--name", default="zhen", show_default=True, help="Corpus name (vrt).")
-@click.option("--memory", "memory_path", type=click.Path(path_type=Path), default=None,
-              help="Memory whose human translations give fuzzy matches (xliff) "
+@click.option("-o", "--output", "out", type=click.Path(), required=True,  # str: keeps a final /
+              help="File (tmx, cesalign), folder (vrt, xliff) or prefix (moses; a folder: "
+                   "NAME.zh and NAME.en in it) to write.")
+@click.option("--name", default="zhen", show_default=True,
+              help="Corpus name (vrt; moses into a folder).")
+@click.option("--memory", "memory_path", type=MEMORY, default=None,
+              help="Memory (file or postgresql:// URL) whose human translations give fuzzy "
+                   "matches (xliff) "
                    "[default: $ZHEN_MEMORY or the user cache].")
 @click.option("--no-memory", is_flag=True, help="No fuzzy matches (xliff).")
 def export(fmt, tei, out, name, memory_path, no_memory):
@@ -423,36 +621,124 @@ def import_xliff(files, tei_dir, memory_path, no_memory, translator):
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True)
 @click.option("--title", default=None, help="Corpus title.")
-def corpus(folder, out, title):
+@click.option("--sources", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Only the outputs whose source file is still in this folder (e.g. input).")
+def corpus(folder, out, title, sources):
     """Write a teiCorpus of every FOLDER/*.tei.xml, loadable as one corpus."""
     from .errors import TeiError
     from .exports import build_corpus
 
     files = sorted(folder.glob("*.tei.xml"))
+    if sources is not None:
+        from .prune import sort_outputs
+
+        found = sort_outputs(folder, sources)
+        files = sorted([*found.current, *(p for p, _ in found.unreadable)])
+        if found.stale:
+            click.echo(f"zhen: left out {len(found.stale)} output(s) whose source is no longer "
+                       f"in {sources}/: {', '.join(p.name for p, _ in found.stale)}", err=True)
     if not files:
         raise TeiError(f"{folder}: no .tei.xml files (run `make` first)")
     for path in build_corpus(files, out, title=title):
         click.echo(f"wrote {path}")
 
 
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--sources", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="The folder the inputs are in (e.g. input).")
+@click.option("-n", "--dry-run", is_flag=True, help="Only list them (silent if there is none).")
+@click.option("--memory", "memory_path", type=MEMORY, default=None, help=MEMORY_HELP)
+def prune(folder, sources, dry_run, memory_path):
+    """Remove the FOLDER/*.tei.xml whose source file is no longer in SOURCES, after saving
+    the human translations in them to the translation memory (if that fails, nothing is
+    removed)."""
+    from .prune import remove_outputs, sort_outputs
+
+    found = sort_outputs(folder, sources)
+    for path, why in found.unreadable:
+        click.echo(f"zhen: warning: {path}: cannot tell its source, left alone ({why})", err=True)
+    stale = [path for path, _ in found.stale]
+    if dry_run:
+        for path, source in found.stale:
+            click.echo(f"zhen: {path}: its source {source} is no longer in {sources}/ "
+                       f"(`zhen prune {folder} --sources {sources}` or `make prune` removes "
+                       "it)", err=True)
+        return
+    with _open_memory(memory_path, not stale) as mem:
+        saved = remove_outputs(stale, mem)
+    for path in stale:
+        click.echo(f"removed {path}")
+    click.echo(f"zhen: {len(stale)} output(s) removed whose source is no longer in {sources}/; "
+               f"{saved} human translation(s) in them kept in the memory", err=True)
+
+
 # -- view ------------------------------------------------------------------------------------
 
 
 @cli.command()
-@click.argument("tei", type=click.Path(path_type=Path))
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
-              help="HTML file (or existing folder) to write.")
+@click.argument("tei", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(), required=True,  # str: keeps a final /
+              help="HTML file to write, or a folder (for several TEI files: one page each, "
+                   "named after the document).")
 @_memory_options
 def view(tei, out, memory_path, no_memory):
-    """Write a self-contained HTML page showing TEI side by side, terms highlighted, human
-    sentences marked, similar human translations from the memory offered."""
-    from .memory import default_memory_path
+    """Write a self-contained HTML page per TEI file showing it side by side, terms
+    highlighted, human sentences marked, similar human translations from the memory offered."""
+    from .errors import OutputError
+    from .memory import default_memory_path, is_server_url
     from .view import write_view
+    from .writer import prepare_output_folder
 
+    files, target = list(dict.fromkeys(tei)), Path(out)
+    if len(files) > 1 or out.endswith(("/", os.sep)) or target.is_dir():
+        if target.suffix.lower() in (".html", ".htm") or (target.exists() and not target.is_dir()):
+            what = f"{len(files)} TEI files make one page each" if len(files) > 1 else "a file"
+            raise OutputError(f"{out}: {what}; give a folder with -o")
+        _one_page_each(files)
+        prepare_output_folder(target)
     path = memory_path or default_memory_path()
-    with _open_memory(path, no_memory or not Path(path).exists()) as mem:
+    absent = not is_server_url(path) and not Path(path).exists()  # a file is not made here
+    with _open_memory(path, no_memory or absent) as mem:
         human = mem.human_entries() if mem is not None else []
-    click.echo(f"wrote {write_view(tei, out, human)}")
+    for file in files:
+        click.echo(f"wrote {write_view(file, target, human)}")
+
+
+def _one_page_each(files: list[Path]) -> None:
+    """Refuse TEI files whose pages in one folder would have the same name (<doc id>.html)."""
+    from .errors import OutputError
+    from .tei import read_tei_header
+
+    seen: dict[str, Path] = {}
+    for file in files if len(files) > 1 else ():
+        doc_id = read_tei_header(file).id
+        if doc_id in seen:
+            raise OutputError(f"{seen[doc_id]} and {file} are both document {doc_id!r}, so "
+                              f"both pages would be {doc_id}.html; view them into two folders")
+        seen[doc_id] = file
+
+
+# -- review ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("folder", required=False, default="output",
+                type=click.Path(path_type=Path, file_okay=False))
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port on 127.0.0.1 (0: any free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the workbench in the browser.")
+@_memory_options
+@_translator_option
+def review(folder, port, open_browser, memory_path, no_memory, translator):
+    """Post-edit the TEI files of FOLDER (default: output) in the browser: side by side,
+    QA findings marked, English editable; saves are human translations (memory updated)."""
+    from .memory import default_memory_path
+    from .review.app import serve
+
+    memory = None if no_memory else (memory_path or default_memory_path())
+    serve(folder, port, open_browser, memory, translator,
+          announce=lambda line: click.echo(line, err=True))
 
 
 # -- memory ----------------------------------------------------------------------------
@@ -511,6 +797,33 @@ def memory_export(file, human_only, memory_path, no_memory):
     with _open_memory(memory_path, False) as mem:
         n = export_translations(mem, file, human_only)
     click.echo(f"wrote {n} translation units to {file}")
+
+
+@memory.command("copy")
+@click.argument("src", type=MEMORY)
+@click.argument("dst", type=MEMORY)
+def memory_copy(src, dst):
+    """Copy the memory SRC into DST (each a SQLite file or a postgresql:// URL): machine
+    translations, human ones and their history.  What DST has is kept (the newer human
+    translation is current, every version in the history); copying again adds nothing."""
+    from .errors import InputError
+    from .memory import copy_memory, is_server_url, mask_password
+
+    if not is_server_url(src) and not Path(src).is_file():
+        raise InputError(f"{src}: no translation memory there (a SQLite file or a "
+                         "postgresql:// URL)")
+    if src == dst or not is_server_url(src) and not is_server_url(dst) and \
+            Path(dst).exists() and Path(src).samefile(dst):
+        raise InputError(f"{mask_password(src)}: the source and the destination are the same "
+                         "memory")
+    with _open_memory(src, False) as source, _open_memory(dst, False) as target:
+        c = copy_memory(source, target)
+    h = c.human
+    click.echo(f"copied {mask_password(src)} into {mask_password(dst)}: {c.machine} machine "
+               f"translations ({c.machine_new} new), {h.added + h.updated + h.unchanged + h.older}"
+               f" human translations ({h.added} added, {h.updated} updated, "
+               f"{h.unchanged + h.older} unchanged or older), {c.versions} versions in their "
+               f"history ({c.versions_new} new)")
 
 
 # `zhen cache` is the older name of `zhen memory` (stats and clear).

@@ -14,7 +14,7 @@ updated, the file rewritten atomically.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +115,7 @@ def mark_human(sentence: Sentence, doc: Document, english: str, translator: str)
     sentence.en = english
     sentence.origin = Origin.HUMAN
     sentence.translator = translator
+    sentence.qa = ()  # the checks ran on the old English; they run again on the new one
     locate_renderings(sentence, doc.terms, TermStatus.EDITED)
 
 
@@ -133,12 +134,14 @@ def apply_edits(
     translator: str = "",
     origin: str = "",
     sources: Mapping[str, str] | None = None,
+    corpus: Sequence[Document] = (),
 ) -> EditResult:
     """Replace the English of sentences (by sentence id, e.g. "p1.s2") in the TEI at
     `path` with a person's translation, store them in the memory and rewrite the file
     atomically.  `sources` gives the Chinese each edit was made for: every one must still
     be the file's.  Raises TeiError, writing nothing, for an id the file does not have or
-    a Chinese sentence that differs."""
+    a Chinese sentence that differs.  The QA checks run again on the file written
+    (`corpus`: the other documents, for the cross-document check)."""
     existing = inspect_output(path, memory)
     if existing is None:
         raise TeiError(f"{path}: no such TEI file")
@@ -171,6 +174,9 @@ def apply_edits(
         result.memory = memory.store_human([*edited, *stored])
     if result.changed or existing.edited:
         write_atomic(Path(path), tei_bytes(doc))
+        from .qa import annotate_tei
+
+        annotate_tei(Path(path), corpus)  # the QA findings of the new English
     return result
 
 

@@ -29,3 +29,16 @@ class TeiError(ZhenError):
 
 class SchemaError(ZhenError):
     """The TEI schema is not in the cache (or is corrupt), or cannot be fetched."""
+
+
+class MemoryServerError(ZhenError):
+    """The translation memory cannot be used: its PostgreSQL URL is malformed, the server
+    cannot be reached, refuses the login, lacks the database, or went away mid-run."""
+
+
+class MemorySchemaError(ZhenError):
+    """The translation memory was made by a newer zhen (its schema version is higher)."""
+
+
+class ClusterError(ZhenError):
+    """The Dask cluster of --cluster cannot be reached, or went away during the run."""

@@ -25,6 +25,8 @@ from pipeline.model import Term, TermKind
 from pipeline.terms import convert, fold_width, has_han, normalize_form
 
 MAX_FIELD = 1000  # characters in one field (as for TBX): a longer one is refused
+DEFAULT_GLOSSARY = Path("glossary") / "terms.tsv"  # looked for in the current folder and up
+GLOSSARY_ENV = "ZHEN_GLOSSARY"
 HEADER = ("id", "zh", "en", "kind", "variants", "note")
 VARIANT_SEP = "|"
 PREAMBLE = ""  # comments key: comment lines before the header
@@ -63,6 +65,8 @@ class Glossary:
     sha256: str  # of the file bytes
     # comment lines kept with the entry below them (PREAMBLE, TRAILER: before/after the table)
     comments: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
+    # id → line in the file, for messages about an edit that clashes with an entry
+    lines: Mapping[str, int] = field(default_factory=dict, hash=False, compare=False)
 
     def get(self, term_id: str) -> Term | None:
         """The entry with this id, or None."""
@@ -90,16 +94,41 @@ def is_valid_id(term_id: str) -> bool:
     return len(term_id) <= MAX_ID_LEN and ID_RE.fullmatch(term_id) is not None
 
 
-def slugify(text: str, fallback: str = "") -> str:
-    """An id derived from English text: 'US-Japan alliance' → 'us-japan-alliance'."""
+def _slug(text: str) -> str:
+    """The ASCII slug of `text`, or "" if it has no ASCII letter or digit."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     if len(slug) > 60:
         slug = slug[:60].rsplit("-", 1)[0]
+    return slug if not slug or slug[0].isalpha() else f"t-{slug}"
+
+
+def slugify(text: str, fallback: str = "") -> str:
+    """An id derived from English text: 'US-Japan alliance' → 'us-japan-alliance'."""
+    slug = _slug(text)
     if not slug:
         digest = hashlib.sha1((fallback or text).encode("utf-8")).hexdigest()[:8]
         return f"term-{digest}"
-    return slug if slug[0].isalpha() else f"t-{slug}"
+    return slug
+
+
+def new_id(term: Term, taken: Iterable[str]) -> str:
+    """A readable id for a new entry, not in `taken`.
+
+    A `keep` entry whose source form is in Latin script takes its slug (CPTPP → cptpp);
+    otherwise the slug of the English (critical minerals → critical-minerals); failing
+    both (a Han-only keep entry without English) `<kind>-<n>`: keep-1, keep-2, …
+    A taken slug gets `-2`, `-3`, … as `unique_id` gives.
+    """
+    taken = set(taken)
+    if term.kind is TermKind.KEEP and not has_han(term.zh) and (slug := _slug(term.zh)):
+        return unique_id(slug, taken)
+    if slug := _slug(term.en):
+        return unique_id(slug, taken)
+    n = 1
+    while f"{term.kind.value}-{n}" in taken:
+        n += 1
+    return f"{term.kind.value}-{n}"
 
 
 def unique_id(base: str, taken: Iterable[str]) -> str:
@@ -285,6 +314,11 @@ def parse_glossary(
 # ---------------------------------------------------------------- cross-entry checks
 
 
+def _line(line: int, template: str) -> str:
+    """`template` with the line number, or nothing for an entry not (yet) in the file."""
+    return template.format(line) if line else ""
+
+
 def _check_rows(rows: Sequence[_Row], path: str) -> list[LintMessage]:
     out: list[LintMessage] = []
 
@@ -298,7 +332,8 @@ def _check_rows(rows: Sequence[_Row], path: str) -> list[LintMessage]:
                 row.line,
                 "error",
                 "duplicate-id",
-                f"id {row.term.id!r} is already used at line {first_id[row.term.id]}",
+                f"id {row.term.id!r} is already used"
+                f"{_line(first_id[row.term.id], ' at line {}')}",
             )
         first_id.setdefault(row.term.id, row.line)
 
@@ -328,7 +363,7 @@ def _check_rows(rows: Sequence[_Row], path: str) -> list[LintMessage]:
                 owner[key] = (row, form)
                 continue
             other, other_form = owner[key]
-            where = f"{other.term.id} (line {other.line}, as {other_form!r})"
+            where = f"{other.term.id} ({_line(other.line, 'line {}, ')}as {other_form!r})"
             if other.term.rendering == t.rendering:
                 add(
                     row.line,
@@ -357,7 +392,8 @@ def _check_rows(rows: Sequence[_Row], path: str) -> list[LintMessage]:
                 row.line,
                 "info",
                 "same-rendering",
-                f"{t.id} and {first.term.id} (line {first.line}) are both rendered {t.en!r}; "
+                f"{t.id} and {first.term.id}{_line(first.line, ' (line {})')} are both rendered "
+                f"{t.en!r}; "
                 f"if they are the same concept, make {t.zh!r} a variant of {first.term.id}",
             )
 
@@ -376,7 +412,7 @@ def _check_rows(rows: Sequence[_Row], path: str) -> list[LintMessage]:
                 reported.add(pair)
                 message = (
                     f"{inner.term.id}: {inner_form!r} also occurs inside "
-                    f"{outer.term.id} (line {outer.line}); the longer match wins"
+                    f"{outer.term.id}{_line(outer.line, ' (line {})')}; the longer match wins"
                 )
                 a, b = inner.term.rendering, outer.term.rendering
                 if a and b and a.casefold() not in b.casefold():
@@ -422,17 +458,41 @@ def _check_rows(rows: Sequence[_Row], path: str) -> list[LintMessage]:
     return out
 
 
-def lint_terms(terms: Sequence[Term], path: str = "<terms>") -> list[LintMessage]:
-    """All problems of a set of entries (no file): per-entry and cross-entry checks."""
-    rows = [_Row(0, t) for t in terms]
+def lint_terms(
+    terms: Sequence[Term], path: str = "<terms>", lines: Mapping[str, int] | None = None
+) -> list[LintMessage]:
+    """All problems of a set of entries: per-entry and cross-entry checks.  `lines` (id →
+    line, as `Glossary.lines`) places the entries of a file; others are on no line."""
+    lines = lines or {}
+    rows = [_Row(lines.get(t.id, 0), t) for t in terms]
     per_entry = [
-        LintMessage(path, 0, "error", code, msg) for t in terms for code, msg in term_problems(t)
+        LintMessage(path, r.line, "error", code, msg)
+        for r in rows for code, msg in term_problems(r.term)
     ]
     return per_entry + _check_rows(rows, path)
 
 
 def _sort_key(m: LintMessage) -> tuple[int, int, str]:
     return (m.line, 0 if m.level == "error" else 1, m.code)
+
+
+def find_glossary(path: str | os.PathLike[str] | None = None) -> Path:
+    """The glossary to use, found as tools find their config: `path` (--glossary) if given,
+    else $ZHEN_GLOSSARY, else glossary/terms.tsv in the current folder or the nearest of
+    its parents that has one.  Raise GlossaryError if none is found."""
+    if path is not None and str(path):
+        return Path(path)
+    if os.environ.get(GLOSSARY_ENV):
+        return Path(os.environ[GLOSSARY_ENV])
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / DEFAULT_GLOSSARY).is_file():
+            found = folder / DEFAULT_GLOSSARY
+            return DEFAULT_GLOSSARY if folder == here else found
+    raise GlossaryError(
+        f"no glossary: {DEFAULT_GLOSSARY} is not in {here} or a folder above it; "
+        f"pass --glossary FILE or set {GLOSSARY_ENV}"
+    )
 
 
 def _read(path: str | os.PathLike[str]) -> tuple[bytes, str]:
@@ -442,7 +502,7 @@ def _read(path: str | os.PathLike[str]) -> tuple[bytes, str]:
     except FileNotFoundError:
         raise GlossaryError(
             f"{p}: glossary not found; create it with the header line "
-            f"'{chr(9).join(HEADER)}' or pass the right path"
+            f"'{chr(9).join(HEADER)}', or name another with --glossary or {GLOSSARY_ENV}"
         ) from None
     except OSError as exc:
         raise GlossaryError(f"{p}: cannot read the glossary ({exc.strerror})") from None
@@ -478,6 +538,7 @@ def load_glossary(path: str | os.PathLike[str]) -> Glossary:
         terms=tuple(r.term for r in parsed.rows),
         sha256=hashlib.sha256(data).hexdigest(),
         comments=parsed.comments,
+        lines={r.term.id: r.line for r in parsed.rows},
     )
 
 
@@ -558,12 +619,13 @@ def _clean(term: Term) -> Term:
     )
 
 
-def _new_errors(old: Sequence[Term], new: Sequence[Term], path: str) -> list[str]:
-    """Error messages that adding `new` to the clean entries `old` would cause."""
-    before = {(m.code, m.message) for m in lint_terms(old, path) if m.level == "error"}
+def _new_errors(old: Sequence[Term], new: Sequence[Term], path: str,
+                lines: Mapping[str, int] | None = None) -> list[str]:
+    """Error messages that adding `new` to the clean entries `old` (on `lines`) would cause."""
+    before = {(m.code, m.message) for m in lint_terms(old, path, lines) if m.level == "error"}
     return [
         m.message
-        for m in lint_terms([*old, *new], path)
+        for m in lint_terms([*old, *new], path, lines)
         if m.level == "error" and (m.code, m.message) not in before
     ]
 
@@ -577,7 +639,7 @@ def add_term(
     id: str | None = None,
     kind: TermKind = TermKind.TERM,
 ) -> Term:
-    """Add one entry (id = slug of the English unless given); refuse what lint would reject."""
+    """Add one entry (id from `new_id` unless given); refuse what lint would reject."""
     glossary = load_glossary(glossary_path)
     taken = {t.id for t in glossary.terms}
     if id is not None and id.strip() in taken:
@@ -587,15 +649,8 @@ def add_term(
         )
     term = _clean(Term(id=id or "", zh=zh, en=en, variants=tuple(variants), kind=kind, note=note))
     if id is None:
-        term = Term(
-            unique_id(slugify(term.en, term.zh), taken),
-            term.zh,
-            term.en,
-            term.variants,
-            term.kind,
-            term.note,
-        )
-    errors = _new_errors(glossary.terms, [term], str(glossary_path))
+        term = Term(new_id(term, taken), term.zh, term.en, term.variants, term.kind, term.note)
+    errors = _new_errors(glossary.terms, [term], str(glossary_path), glossary.lines)
     if errors:
         raise GlossaryError(f"{glossary_path}: cannot add {term.id!r}: {errors[0]}")
     save_glossary(glossary_path, [*glossary.terms, term], glossary.comments)

@@ -79,6 +79,7 @@ class Sentence:
     origin: Origin = Origin.MACHINE
     translator: str = ""  # who, for a human translation ("" when not known)
     written_digest: str = ""  # read back: digest of the English as zhen wrote it ("" if none)
+    qa: tuple[str, ...] = ()  # ids of the QA checks that flag the English (qa.CHECKS order)
 
     @property
     def from_memory(self) -> bool:
@@ -92,10 +93,12 @@ class Sentence:
 
 @dataclass
 class Paragraph:
-    """One non-empty input line."""
+    """One block of text: a paragraph, or a heading (kind "head", TEI `head`)."""
 
-    id: str  # e.g. "p3"
+    id: str  # e.g. "p3" (paragraph 3) or "h2" (heading 2)
     sentences: list[Sentence] = field(default_factory=list)
+    kind: str = "p"  # "p" or "head"
+    level: int = 0  # of a heading: its section depth, 1 = outermost (0 for a paragraph)
 
     @property
     def zh(self) -> str:
@@ -112,6 +115,26 @@ class SourceInfo:
     encoding: str  # detected encoding, e.g. "utf-8", "utf-8-sig", "gb18030"
     dropped_chars: int = 0  # characters XML 1.0 forbids, removed on reading
     text_sha256: str = ""  # of the Chinese side as written into the TEI (see tei.chinese_digest)
+    meta_sha256: str = ""  # of the metadata given from outside the file (readers.metadata_digest)
+
+
+@dataclass
+class DocumentInfo:
+    """What is known about a document besides its text: found in the file (HTML meta tags,
+    DOCX core properties, Markdown front matter) or given beside it (manifest, sidecar)."""
+
+    title: str = ""  # in Chinese, as the source gives it ("" when unknown)
+    author: str = ""
+    date: str = ""  # ISO 8601: YYYY, YYYY-MM or YYYY-MM-DD
+    publisher: str = ""
+    url: str = ""
+    format: str = ""  # the reader that read the file: "txt", "html", "docx", "md"
+    extra: tuple[tuple[str, str], ...] = ()  # other fields (name, value), e.g. a manifest column
+    title_en: str = ""  # the title's English translation, once made
+
+    @property
+    def year(self) -> str:
+        return self.date[:4]
 
 
 @dataclass
@@ -122,17 +145,42 @@ class Provenance:
     package_version: str = ""
     package_synthetic: bool = False  # random-weight test model: its English is noise
     ctranslate2_version: str = ""
-    beam_size: int = 0
-    compute_type: str = ""
     glossary_path: str = ""
     glossary_sha256: str = ""
     pipeline_version: str = ""
     date: str = ""  # ISO 8601 date of the run
     sentences_from_memory: int = 0
-    glossary_enforcement: str = ""  # how renderings were enforced, e.g. "off"
-    length_cap: str = ""  # the output length cap, e.g. "1.5 x source tokens + 10"
+    model_kind: str = ""  # engines kind: "argos", "opus-mt", "nllb"
+    model_fingerprint: str = ""  # of the model's files (engines.fingerprint)
+    device: str = ""  # "cpu" or "cuda"
+    settings: str = ""  # every decoding setting, as JSON (settings.DecodingOptions.to_record)
     sentences_human: int = 0  # English sentences written or revised by a person
     translators: tuple[str, ...] = ()  # the people who did, as named to zhen
+
+    @property
+    def options(self):
+        """The decoding settings recorded (settings.DecodingOptions), or None."""
+        from .settings import DecodingOptions
+
+        return DecodingOptions.from_record(self.settings) if self.settings else None
+
+    @property
+    def beam_size(self) -> int:
+        return self.options.beam_size if self.settings else 0
+
+    @property
+    def compute_type(self) -> str:
+        return self.options.compute_type if self.settings else ""
+
+    @property
+    def glossary_enforcement(self) -> str:
+        """How renderings were enforced, e.g. "off"."""
+        return self.options.enforcement_summary() if self.settings else ""
+
+    @property
+    def length_cap(self) -> str:
+        """The output length cap, e.g. "1.5 x source tokens + 10"."""
+        return self.options.length_cap_summary() if self.settings else ""
 
 
 @dataclass
@@ -145,6 +193,7 @@ class Document:
     paragraphs: list[Paragraph] = field(default_factory=list)
     provenance: Provenance = field(default_factory=Provenance)
     terms: dict[str, Term] = field(default_factory=dict)  # the glossary entries used here
+    info: DocumentInfo = field(default_factory=DocumentInfo)
 
     def sentences(self) -> list[Sentence]:
         """All sentences in reading order."""

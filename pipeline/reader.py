@@ -108,7 +108,7 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
 
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise _binary(name, nul)
+        raise _utf16(name) if _looks_utf16(data) else _binary(name, nul)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -161,7 +161,7 @@ def read_text_file(path: Path) -> tuple[list[str], SourceInfo]:
     clean, dropped = strip_xml_forbidden(text)
     paragraphs = split_paragraphs(clean)
     if not paragraphs:
-        raise _empty(name)
+        raise _empty(name, blank=bool(clean))
     info = SourceInfo(
         filename=display_name(path.name),
         sha256=hashlib.sha256(data).hexdigest(),
@@ -204,7 +204,7 @@ class TextStream:
         digest = hashlib.sha256()
         decoder = codecs.getincrementaldecoder(self.encoding)("strict")
         carry: list[str] = []  # the start of a line that goes on in the next chunk
-        self._dropped, found = 0, False
+        self._dropped, found, blank = 0, False, False
         with self._open() as fh:
             while True:
                 try:
@@ -220,6 +220,7 @@ class TextStream:
                     ) from None
                 clean, dropped = strip_xml_forbidden(text)
                 self._dropped += dropped
+                blank = blank or bool(clean)
                 lines = _LINE_BREAK.split(clean)
                 rest = lines.pop() if chunk else None  # at end of file the last line is whole
                 if lines:
@@ -234,7 +235,7 @@ class TextStream:
                 if not chunk:
                     break
         if not found:
-            raise _empty(self.name)
+            raise _empty(self.name, blank)
         self._sha256 = digest.hexdigest()
 
     def info(self) -> SourceInfo:
@@ -302,8 +303,37 @@ def _read_error(exc: OSError, name: str) -> InputError:
     return InputError(f"{name}: cannot read the file ({exc.strerror or exc})")
 
 
-def _empty(name: str) -> InputError:
+def _empty(name: str, blank: bool = False) -> InputError:
+    """No text: an empty file, or with `blank` one of white space only."""
+    if blank:
+        return InputError(f"{name}: the file has only white space (no text to translate)")
     return InputError(f"{name}: the file is empty (no text to translate)")
+
+
+def _utf16(name: str) -> InputError:
+    return InputError(f"{name}: looks like UTF-16 without a byte-order mark: save it as UTF-8 "
+                      "(or UTF-16 with a BOM)")
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """Whether bytes with NUL bytes in them look like UTF-16 text without a byte-order mark:
+    read as UTF-16 in one byte order or the other, nearly every character is a Chinese text
+    character, printable ASCII or a line break.  (In UTF-16 text the NULs are the high bytes
+    of ASCII characters, at alternating offsets; binary data read as UTF-16 gives NUL
+    characters, controls, unpaired surrogates and scattered scripts.)  Not for bytes without
+    NULs: 8-bit text read as UTF-16 looks like CJK ideographs."""
+    if len(data) < 2 or len(data) % 2:
+        return False
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        usual = sum(1 for c in text if " " <= c <= "~" or c in "\t\r\n"
+                    or _CHINESE_TEXT_CHAR.match(c))
+        if usual >= _MIN_CHINESE_SHARE * len(text):
+            return True
+    return False
 
 
 def _binary(name: str, offset: int) -> InputError:
@@ -320,6 +350,15 @@ def _checked(text: str, codec: str, name: str) -> str:
         offset = len(text[: first.start()].encode(codec, errors="replace"))
         raise _binary(name, offset)
     return text
+
+
+def looks_chinese(text: str, codec: str = "") -> bool:
+    """Whether decoded text reads as Chinese, as `decode_text` judges a legacy encoding:
+    nearly all non-ASCII characters usual in Chinese text, and for GB18030 mostly common
+    simplified ideographs (bytes of another encoding read as GB18030 are not)."""
+    if _chinese_share(text) < _MIN_CHINESE_SHARE:
+        return False
+    return codec != "gb18030" or _gb2312_share(text) >= _MIN_GB2312_SHARE
 
 
 def _control_share(text: str) -> float:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import sys
 
+from .engines import installed_models
+from .engines.argos import DEFAULT_PACKAGE_NAME, install_package
 from .errors import ZhenError
-from .packages import DEFAULT_PACKAGE_NAME, install_package, installed_packages
 
 
 def main() -> int:
-    real = [p for p in installed_packages() if not p.synthetic]
+    real = [p for p in installed_models() if not p.synthetic]
     if real:
         print(f"zh→en model already installed: {real[0].name} {real[0].version}")
         return 0

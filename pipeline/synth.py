@@ -1,4 +1,5 @@
-"""Synthetic zh→en Argos packages with random weights, for tests and benchmarks.
+"""Synthetic zh→en models with random weights, for tests and benchmarks: Argos packages,
+and CTranslate2 conversions laid out as OPUS-MT and NLLB-200 ones.
 
 A synthetic package is a genuine `.argosmodel`: metadata.json (`"synthetic": true`), a
 CTranslate2 Transformer in model/, a trained sentencepiece.model and a README.  The weights
@@ -244,7 +245,8 @@ def _position_encodings(d: int):
     return pe
 
 
-def _transformer_spec(dims: SynthSize, vocab: list[str], seed: int):
+def _transformer_spec(dims: SynthSize, vocab: list[str], seed: int,
+                      never: frozenset[str] = frozenset()):
     """A pre-norm Transformer spec with random weights and a length-aware `</s>` logit.
 
     Channels A = d-2 and B = d-1 of the residual streams get no random writes, only the
@@ -277,7 +279,7 @@ def _transformer_spec(dims: SynthSize, vocab: list[str], seed: int):
     unwanted = [
         i
         for i, p in enumerate(vocab)  # specials, bytes, CJK: keep the noise ASCII
-        if i < 3 or p.startswith("<0x") or not p.replace("\u2581", "").isascii()
+        if i < 3 or p.startswith("<0x") or not p.replace("\u2581", "").isascii() or p in never
     ]
     proj.bias[unwanted] = -30.0
     eos = SPECIALS.index("</s>")
@@ -336,21 +338,32 @@ def _zip_add(zf: zipfile.ZipFile, name: str, data: bytes | None, stored: bool = 
     zf.writestr(info, data or b"")
 
 
-def build_synthetic_package(
-    out: Path, size: str = "tiny", seed: int = 0, glossary: Path | None = DEFAULT_GLOSSARY
-) -> Path:
-    """Write a random-weight zh→en `.argosmodel` to out, atomically; return out.
+KINDS = ("argos", "opus-mt", "nllb")
+NLLB_LANGUAGES = ("zho_Hans", "eng_Latn")  # as NLLB-200's vocabulary has them
 
-    The same size, seed and glossary give a byte-identical file.
+
+def build_synthetic_package(
+    out: Path, size: str = "tiny", seed: int = 0, glossary: Path | None = DEFAULT_GLOSSARY,
+    kind: str = "argos",
+) -> Path:
+    """Write a random-weight zh→en model of `kind` to out, atomically; return out.
+
+    argos: an `.argosmodel` file.  opus-mt and nllb: a folder laid out as a CTranslate2
+    conversion of a real model of that kind (tokenizer files, language tokens, config), so
+    that every engine path is exercised offline.  The same arguments give the same bytes.
     """
+    if kind not in KINDS:
+        raise ModelError(f"unknown model kind {kind!r}; choose {', '.join(KINDS)}")
     if size not in SYNTH_SIZES:
         choices = " or ".join(SYNTH_SIZES)
         raise ModelError(f"unknown synthetic model size {size!r}; choose {choices}")
     if seed < 0:
         raise ModelError(f"synthetic model seed must be 0 or more, not {seed}")
     out, dims = Path(out), SYNTH_SIZES[size]
-    if out.is_dir():
+    if kind == "argos" and out.is_dir():
         raise OutputError(f"{out}: is a folder; give the .argosmodel file to write")
+    if kind != "argos" and out.exists():
+        raise OutputError(f"{out}: already exists; give a new folder to write the model to")
     import sentencepiece as spm
 
     sp_model = _pad_sentencepiece(_train_sentencepiece(_corpus(glossary), dims.vocab), dims.vocab)
@@ -358,48 +371,74 @@ def build_synthetic_package(
     vocab = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
     if tuple(vocab[:4]) != SPECIALS or len(vocab) != dims.vocab:  # a bug, not a user error
         raise RuntimeError(f"synthetic vocabulary is malformed: {vocab[:4]}, {len(vocab)} pieces")
-    name = f"translate-zh_en-synthetic-{size}"
+    never = frozenset()
+    if kind == "nllb":  # language tokens after the pieces, as in NLLB-200's vocabulary
+        vocab += list(NLLB_LANGUAGES)
+        never = frozenset(NLLB_LANGUAGES)
+    name = f"translate-zh_en-synthetic-{size}" if kind == "argos" else \
+        f"{kind}-zh-en-synthetic-{size}"
     shape = {k: v for k, v in dims._asdict().items() if k in SynthSize._fields[:6]}
-    # Packages of other seeds or glossaries are other models: the version tells them apart
+    # Models of other seeds or glossaries are other models: the version tells them apart
     # (zhen keys its translation memory and up-to-date checks on name and version).  Only
     # digits: TEI's application/@version allows no more.
-    fingerprint = int(hashlib.sha256(f"{size} {seed} ".encode() + sp_model).hexdigest(), 16)
-    metadata = {
-        "package_version": f"0.1.{seed}.{fingerprint % 10**6}",
-        "argos_version": "1.9.0",
-        "code": name,
-        "type": "translate",
-        "from_code": "zh",
-        "from_name": "Chinese",
-        "to_code": "en",
-        "to_name": "English",
-        "links": [],
-        "synthetic": True,
-        "size": size,
-        "seed": seed,
-        "dimensions": shape,
-    }
+    prefix = "" if kind == "argos" else f"{kind} "  # argos: as before kinds existed
+    fingerprint = int(hashlib.sha256(f"{prefix}{size} {seed} ".encode() + sp_model).hexdigest(),
+                      16)
+    version = f"0.1.{seed}.{fingerprint % 10**6}"
     dims_text = ", ".join(f"{k} {v}" for k, v in shape.items())
     readme = README.format(size=size, seed=seed, dims=dims_text)
     tmp_out = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="zhen-synth-") as tmp:
-            spec = _transformer_spec(dims, vocab, seed)
+            spec = _transformer_spec(dims, vocab, seed, never)
+            if kind != "argos":  # Marian and NLLB start decoding from </s>
+                spec.config.decoder_start_token = "</s>"
             spec.validate()
             spec.optimize(quantization="int8")  # as Argos packages ship: int8 weights
             spec.save(tmp)
-            with zipfile.ZipFile(tmp_out, "w") as zf:
-                _zip_add(zf, f"{name}/", None)
-                _zip_add(zf, f"{name}/metadata.json", json.dumps(metadata, indent=2).encode())
-                _zip_add(zf, f"{name}/README.md", readme.encode())
-                _zip_add(zf, f"{name}/sentencepiece.model", sp_model)
-                _zip_add(zf, f"{name}/model/", None)
+            if kind == "argos":
+                metadata = {
+                    "package_version": version, "argos_version": "1.9.0", "code": name,
+                    "type": "translate", "from_code": "zh", "from_name": "Chinese",
+                    "to_code": "en", "to_name": "English", "links": [], "synthetic": True,
+                    "size": size, "seed": seed, "dimensions": shape,
+                }
+                _write_argosmodel(tmp_out, name, metadata, readme, sp_model, Path(tmp))
+            else:
+                files = {"zhen-model.json": json.dumps(
+                    {"name": name, "version": version, "synthetic": True, "kind": kind,
+                     "size": size, "seed": seed, "dimensions": shape}, indent=2).encode(),
+                    "README.md": readme.encode()}
+                if kind == "opus-mt":  # Marian: a tokenizer per side
+                    files.update({"source.spm": sp_model, "target.spm": sp_model})
+                else:
+                    files["sentencepiece.bpe.model"] = sp_model
+                tmp_out.mkdir()
                 for f in sorted(Path(tmp).iterdir()):
-                    _zip_add(zf, f"{name}/model/{f.name}", f.read_bytes(), f.suffix == ".bin")
+                    (tmp_out / f.name).write_bytes(f.read_bytes())
+                for fname, data in files.items():
+                    (tmp_out / fname).write_bytes(data)
         os.replace(tmp_out, out)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from None
     finally:
-        tmp_out.unlink(missing_ok=True)
+        if tmp_out.is_dir():
+            import shutil
+
+            shutil.rmtree(tmp_out, ignore_errors=True)
+        else:
+            tmp_out.unlink(missing_ok=True)
     return out
+
+
+def _write_argosmodel(path: Path, name: str, metadata: dict, readme: str, sp_model: bytes,
+                      model_dir: Path) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        _zip_add(zf, f"{name}/", None)
+        _zip_add(zf, f"{name}/metadata.json", json.dumps(metadata, indent=2).encode())
+        _zip_add(zf, f"{name}/README.md", readme.encode())
+        _zip_add(zf, f"{name}/sentencepiece.model", sp_model)
+        _zip_add(zf, f"{name}/model/", None)
+        for f in sorted(model_dir.iterdir()):
+            _zip_add(zf, f"{name}/model/{f.name}", f.read_bytes(), f.suffix == ".bin")

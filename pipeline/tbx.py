@@ -26,6 +26,7 @@ from pipeline.glossary import (
     is_valid_id,
     lint_terms,
     load_glossary,
+    new_id,
     save_glossary,
     slugify,
     term_problems,
@@ -461,7 +462,7 @@ def import_terms(
                 )
             continue
         base = term.id if is_valid_id(term.id) and not _GENERIC_ID.fullmatch(term.id) else ""
-        new = replace(term, id=unique_id(base or slugify(term.en, term.zh), taken))
+        new = replace(term, id=unique_id(base, taken) if base else new_id(term, taken))
         taken.add(new.id)
         for form in (new.zh, *new.variants):
             owner[normalize_form(form)] = (new, "the import")
@@ -473,10 +474,12 @@ def import_terms(
             f"entr{'y' if len(conflicts) == 1 else 'ies'}: {shown}; settle the rendering in "
             "one file and import again"
         )
-    before = {(m.code, m.message) for m in lint_terms(existing) if m.level == "error"}
+    lines = glossary.lines
+    before = {(m.code, m.message) for m in lint_terms(existing, lines=lines)
+              if m.level == "error"}
     errors = [
         m.message
-        for m in lint_terms([*existing, *added])
+        for m in lint_terms([*existing, *added], lines=lines)
         if m.level == "error" and (m.code, m.message) not in before
     ]
     if errors:

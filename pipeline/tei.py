@@ -6,8 +6,11 @@ view uses, so an English side corrected by a translator in the TEI flows into th
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,6 +20,7 @@ from .digests import ChineseDigest, english_digest, short_digest
 from .errors import TeiError
 from .model import (
     Document,
+    DocumentInfo,
     Origin,
     Paragraph,
     Provenance,
@@ -27,7 +31,9 @@ from .model import (
     TermMatch,
     TermStatus,
 )
+from .qa import CATEGORY_PREFIX, CHECKS, QA_TAXONOMY
 from .renderings import locate_renderings
+from .settings import DecodingOptions
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -35,9 +41,10 @@ NSMAP = {None: TEI_NS}
 XML_ID = f"{{{XML_NS}}}id"
 XML_LANG = f"{{{XML_NS}}}lang"
 
-# The parts of the model package's <desc> in the header, "; "-separated.
 SYNTHETIC_DESC = "SYNTHETIC model with random weights"
-_DESC_KEYS = ("beam size", "compute type", "length cap", "glossary enforcement")
+PROVENANCE_RECORD = "zhen-provenance"  # xenoData/@type: model and settings as JSON
+MODEL_LABELS = {"argos": "Argos Translate package", "opus-mt": "OPUS-MT model",
+                "nllb": "NLLB-200 / M2M-100 model"}
 
 STATUS_DESCRIPTIONS = {
     TermStatus.MODEL: "The approved rendering was in the model's own best translation.",
@@ -93,9 +100,15 @@ def build_tei(doc: Document) -> etree._ElementTree:
     _build_header(root, doc, tally(doc))
     zh_div, en_div, link_grp = _build_body(root)
     links = []
+    zh_open, en_open = [zh_div], [en_div]  # the language div and its open sections
     for para in doc.paragraphs:
-        zp = _sub(zh_div, "p", xml_id=zh_id(para.id))
-        ep = _sub(en_div, "p", xml_id=en_id(para.id), corresp="#" + zh_id(para.id))
+        if para.kind == "head":  # a heading opens a section at its depth
+            keep = 1 + open_sections_kept(len(zh_open) - 1, para.level)
+            del zh_open[keep:], en_open[keep:]
+            zh_open.append(_sub(zh_open[-1], "div", type="section"))
+            en_open.append(_sub(en_open[-1], "div", type="section"))
+        zp = _sub(zh_open[-1], para.kind, xml_id=zh_id(para.id))
+        ep = _sub(en_open[-1], para.kind, xml_id=en_id(para.id), corresp="#" + zh_id(para.id))
         for i, s in enumerate(para.sentences):
             zs = _sub(zp, "s", xml_id=zh_id(s.id))
             _inline_terms(zs, s.zh, s, english=False)
@@ -109,6 +122,12 @@ def build_tei(doc: Document) -> etree._ElementTree:
     return etree.ElementTree(root)
 
 
+def open_sections_kept(open_sections: int, level: int) -> int:
+    """How many of the open sections stay open when a heading of section depth `level`
+    (1 = outermost) comes: those above its depth; a depth skipped is not invented."""
+    return min(max(level, 1) - 1, open_sections)
+
+
 def _en_s_attrs(s: Sentence) -> dict[str, str]:
     """An English s: its id, its Chinese partner, the digest of the English as written (so
     that a later edit by a person shows), and @resp for a person's translation."""
@@ -116,7 +135,14 @@ def _en_s_attrs(s: Sentence) -> dict[str, str]:
              "n": DIGEST_PREFIX + english_digest(s.en or "")}
     if s.human:
         attrs["resp"] = "#" + human_resp_id(s.translator)
+    if s.qa:
+        attrs["ana"] = qa_pointers(s.qa)
     return attrs
+
+
+def qa_pointers(checks) -> str:
+    """@ana of an English s flagged by QA checks: "#qa.numbers #qa.term-missed"."""
+    return " ".join("#" + CATEGORY_PREFIX + c for c in checks)
 
 
 def human_resp_id(translator: str) -> str:
@@ -181,8 +207,16 @@ def _layout(root: etree._Element) -> None:
     for block in body:
         block.text = "\n" if len(block) else block.text
         block.tail = "\n"
-        for child in block:
-            child.tail = "\n"
+        _layout_children(block)
+
+
+def _layout_children(block: etree._Element) -> None:
+    """One line per child of a div or linkGrp; a section div's children likewise."""
+    for child in block:
+        child.tail = "\n"
+        if child.tag == _t("div"):
+            child.text = "\n"
+            _layout_children(child)
 
 
 class TeiWriter:
@@ -193,7 +227,9 @@ class TeiWriter:
     three spools (Chinese div, English div, links), kept in memory up to SPOOL_MEMORY bytes
     each and beyond that in an anonymous temporary file in `spool_dir` (nothing is left
     behind if the process dies).  `write` then streams header and spools to the output,
-    filling a skeleton that lxml serialises exactly as in tei_bytes.
+    filling a skeleton that lxml serialises exactly as in tei_bytes.  A heading opens its
+    section `div` (closing those at its depth or below); a paragraph of kind "title" is the
+    document's title, translated with the text and written in the header only.
     """
 
     SPOOL_MEMORY = 1 << 20
@@ -204,10 +240,21 @@ class TeiWriter:
                         for _ in self._TARGETS]
         self.paragraphs = 0
         self.tally = Tally()
+        self.title: Paragraph | None = None
+        self._sections = 0  # section divs open
 
     def add(self, para: Paragraph) -> None:
         """Serialise one paragraph (its sentences translated) into the spools."""
+        if para.kind == "title":
+            self.title = para
+            return
         zh_spool, en_spool, link_spool = self._spools
+        if para.kind == "head":
+            keep = open_sections_kept(self._sections, para.level)
+            opening = "</div>\n" * (self._sections - keep) + '<div type="section">\n'
+            zh_spool.write(opening.encode())
+            en_spool.write(opening.encode())
+            self._sections = keep + 1
         zh_spool.write(_p_xml(para, english=False).encode("utf-8"))
         en_spool.write(_p_xml(para, english=True).encode("utf-8"))
         link_spool.write("".join(
@@ -221,8 +268,20 @@ class TeiWriter:
     def sentences(self) -> int:
         return self.tally.sentences
 
+    @property
+    def title_from_memory(self) -> int:
+        """Sentences of the title paragraph taken from the translation memory."""
+        return sum(s.from_memory for s in self.title.sentences) if self.title else 0
+
     def write(self, out: BinaryIO, doc: Document) -> None:
-        """Write the whole TEI to `out`; `doc` gives the header (its paragraphs are ignored)."""
+        """Write the whole TEI to `out`; `doc` gives the header (its paragraphs are ignored;
+        the English title is the title paragraph's, if one was added)."""
+        if self.title is not None and not doc.info.title_en:
+            doc = replace(doc, info=replace(doc.info, title_en=paragraph_english(self.title)))
+        closing = ("</div>\n" * self._sections).encode()
+        for spool in self._spools[:2]:
+            spool.write(closing)
+        self._sections = 0
         root = etree.Element(_t("TEI"), nsmap=NSMAP)
         root.set(XML_LANG, "zh")
         _build_header(root, doc, self.tally)
@@ -259,14 +318,19 @@ class TeiWriter:
 # test_streamed_tei_is_byte_identical checks them against tei_bytes.
 
 
+def paragraph_english(para: Paragraph) -> str:
+    """A paragraph's English: its sentences' joined by a space."""
+    return " ".join(s.en for s in para.sentences if s.en)
+
+
 def _p_xml(para: Paragraph, english: bool) -> str:
-    """A Chinese or English `p` with its `s` elements and a final line break."""
+    """A Chinese or English `p` or `head` with its `s` elements and a final line break."""
     if english:
         attrs = {"xml_id": en_id(para.id), "corresp": "#" + zh_id(para.id)}
     else:
         attrs = {"xml_id": zh_id(para.id)}
     if not para.sentences:
-        return _start("p", attrs, empty=True) + "\n"
+        return _start(para.kind, attrs, empty=True) + "\n"
     sentences = []
     for s in para.sentences:
         s_attrs = _en_s_attrs(s) if english else {"xml_id": zh_id(s.id)}
@@ -278,7 +342,8 @@ def _p_xml(para: Paragraph, english: bool) -> str:
         for t_attrs, inner, tail in terms:
             out += [_start("term", t_attrs), _escape_text(inner), "</term>", _escape_text(tail)]
         sentences.append("".join(out) + "</s>")
-    return _start("p", attrs) + (" " if english else "").join(sentences) + "</p>\n"
+    return (_start(para.kind, attrs) + (" " if english else "").join(sentences)
+            + f"</{para.kind}>\n")
 
 
 def _start(tag: str, attrs: dict[str, str], empty: bool = False) -> str:
@@ -345,13 +410,15 @@ def _inline_parts(text: str, s: Sentence, english: bool):
 
 def _build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
     """The teiHeader; `counts` are those of the document's sentences."""
-    prov = doc.provenance
+    prov, info = doc.provenance, doc.info
     total = counts.sentences
-    header = _sub(root, "teiHeader")
+    header = _sub(root, "teiHeader", xml_lang="en")  # its prose is English
     fd = _sub(header, "fileDesc")
     ts = _sub(fd, "titleStmt")
     _sub(ts, "title", doc.title, xml_lang="zh")
-    _sub(ts, "title", f"{doc.title} (machine translation into English)", type="sub", xml_lang="en")
+    if info.title_en:
+        _sub(ts, "title", info.title_en, type="translated", xml_lang="en")
+    _sub(ts, "title", SUBTITLE, type="sub")
     rs = _sub(ts, "respStmt")
     _sub(rs, "resp", "sentence segmentation, glossary annotation and machine translation")
     _sub(rs, "name", f"zhen {prov.pipeline_version}")
@@ -389,15 +456,13 @@ def _build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
             f"{doc.source.dropped_chars} characters that XML 1.0 forbids were removed from "
             "the source text.",
         ))
+    label, bom = encoding_label(doc.source.encoding)
+    if bom:
+        notes.append(("byte-order-mark", BOM_NOTE))
     ns = _sub(fd, "notesStmt")
     for kind, text in notes:
         _sub(ns, "note", text, type=kind)
-    bibl = _sub(_sub(fd, "sourceDesc"), "bibl")
-    _sub(bibl, "title", doc.title)
-    _sub(bibl, "idno", doc.source.filename, type="filename")
-    _sub(bibl, "idno", doc.source.sha256, type="sha256")
-    _sub(bibl, "idno", doc.source.encoding, type="encoding")
-    _sub(bibl, "idno", counts.chinese.hexdigest(), type="text-sha256")
+    _source_bibl(_sub(fd, "sourceDesc"), doc, counts.chinese.hexdigest())
 
     ed = _sub(header, "encodingDesc")
     app_info = _sub(ed, "appInfo")
@@ -408,8 +473,11 @@ def _build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
     _sub(app, "label", "CTranslate2")
     app = _sub(app_info, "application", ident=_ident(prov.package_name or "none"),
                version=prov.package_version or "0")
-    _sub(app, "label", f"Argos Translate package {prov.package_name}")
+    _sub(app, "label", f"{MODEL_LABELS.get(prov.model_kind, 'model')} {prov.package_name}")
+    # For people; the exact settings are in xenoData (PROVENANCE_RECORD) below.
     desc = [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
+    if prov.device:
+        desc.append(f"device {prov.device}")
     if prov.length_cap:
         desc.append(f"length cap {prov.length_cap}")
     if prov.glossary_enforcement:
@@ -423,6 +491,7 @@ def _build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
     for status, text in STATUS_DESCRIPTIONS.items():
         cat = _sub(tax, "category", xml_id="status." + status.value)
         _sub(cat, "catDesc", text)
+    _qa_taxonomy(cd)
     gl = _sub(cd, "taxonomy", xml_id="zhen.glossary")
     gb = _sub(gl, "bibl")
     _sub(gb, "title", "zhen glossary")
@@ -442,6 +511,13 @@ def _build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
     lu = _sub(pd, "langUsage")
     _sub(lu, "language", "Chinese", ident="zh")
     _sub(lu, "language", "English", ident="en")
+    record = {"model": {"kind": prov.model_kind, "name": prov.package_name,
+                        "version": prov.package_version, "fingerprint": prov.model_fingerprint,
+                        "synthetic": prov.package_synthetic},
+              "ctranslate2": prov.ctranslate2_version, "device": prov.device,
+              "settings": json.loads(prov.settings) if prov.settings else {}}
+    _sub(header, "xenoData", json.dumps(record, sort_keys=True, ensure_ascii=False),
+         type=PROVENANCE_RECORD)
     rd = _sub(header, "revisionDesc")
     change = _sub(rd, "change", "Translated and annotated by zhen.")
     if prov.date:
@@ -454,10 +530,133 @@ def _build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
             change.set("when", prov.date)
 
 
+def _source_bibl(source_desc: etree._Element, doc: Document, text_sha256: str) -> None:
+    """The source's `bibl`: its title (and the title's translation), author, date,
+    publisher, URL, then the file: name, sha256, format, encoding, digests; extra fields
+    as `note type="metadata"` named by @n."""
+    info = doc.info
+    bibl = _sub(source_desc, "bibl")
+    _sub(bibl, "title", doc.title, xml_lang="zh")
+    if info.title_en:
+        _sub(bibl, "title", info.title_en, type="translated", xml_lang="en")
+    if info.author:
+        _sub(bibl, "author", info.author, **_lang_of(info.author))
+    if info.date:
+        _sub(bibl, "date", info.date, when=info.date)
+    if info.publisher:
+        _sub(bibl, "publisher", info.publisher, **_lang_of(info.publisher))
+    if info.url:
+        _sub(bibl, "ptr", target=_uri(info.url))
+    _sub(bibl, "idno", doc.source.filename, type="filename")
+    _sub(bibl, "idno", doc.source.sha256, type="sha256")
+    if info.format:
+        _sub(bibl, "idno", info.format, type="format")
+    if doc.source.encoding:
+        _sub(bibl, "idno", encoding_label(doc.source.encoding)[0], type="encoding")
+    _sub(bibl, "idno", text_sha256, type="text-sha256")
+    if doc.source.meta_sha256:
+        _sub(bibl, "idno", doc.source.meta_sha256, type="metadata-sha256")
+    for key, value in info.extra:
+        _sub(bibl, "note", value, type="metadata", n=key)
+
+
+SUBTITLE = "Chinese text with an English translation, aligned sentence by sentence"
+BOM_NOTE = "The source file begins with a byte-order mark."
+# Python codecs that read a source → (the encoding's name in the header, a byte-order mark)
+_ENCODING_LABELS = {"utf-8": ("UTF-8", False), "utf-8-sig": ("UTF-8", True),
+                    "utf-16": ("UTF-16", True), "utf-32": ("UTF-32", True),
+                    "gb18030": ("GB18030", False), "cp950": ("Big5", False),
+                    "big5hkscs": ("Big5-HKSCS", False), "cp1252": ("windows-1252", False)}
+_CODECS = {(label, bom): codec for codec, (label, bom) in _ENCODING_LABELS.items()}
+_CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
+
+
+def encoding_label(codec: str) -> tuple[str, bool]:
+    """(the IANA-style name of a Python codec, whether it implies a byte-order mark)."""
+    return _ENCODING_LABELS.get(codec, (codec.upper(), False))
+
+
+def encoding_codec(label: str, bom: bool) -> str:
+    """The Python codec of a header's encoding name (the inverse of encoding_label)."""
+    return _CODECS.get((label, bom)) or _CODECS.get((label, not bom)) or label.lower()
+
+
+def _lang_of(text: str) -> dict[str, str]:
+    """xml:lang="zh" for a name in Chinese characters (the header is English)."""
+    return {"xml_lang": "zh"} if _CJK.search(text) else {}
+
+
+def _uri(url: str) -> str:
+    """A URL as a TEI pointer: white space percent-encoded."""
+    return re.sub(r"\s", lambda m: f"%{ord(m[0]):02X}" if m[0].isascii() else "%20", url)
+
+
 def _ident(name: str) -> str:
     """A TEI `ident` (teidata.name: an XML Name) from a package name."""
     out = "".join(c if c.isalnum() or c in "-._" else "_" for c in name)
     return out if out[:1].isalpha() else "p" + out
+
+
+# -- QA findings ---------------------------------------------------------------------------
+
+
+def _qa_taxonomy(class_decl: etree._Element) -> etree._Element:
+    """The taxonomy of zhen's QA checks (pipeline.qa), one category per check."""
+    tax = _sub(class_decl, "taxonomy", xml_id=QA_TAXONOMY)
+    _sub(tax, "desc", "Quality checks run by zhen on the English: an English s points with "
+         "@ana to each check that flags it; `zhen qa FILE` says what each one found. "
+         "A category's @n is the check's severity.")
+    for check in CHECKS.values():
+        cat = _sub(tax, "category", xml_id=CATEGORY_PREFIX + check.id, n=check.severity)
+        _sub(cat, "catDesc", check.description)
+    return tax
+
+
+def _taxonomy_key(tax: etree._Element) -> list[tuple[str, ...]]:
+    """What a taxonomy says, whitespace aside."""
+    return [(el.tag, el.get(XML_ID) or "", el.get("n") or "", " ".join((el.text or "").split()))
+            for el in tax.iter(etree.Element)]
+
+
+def _read_qa(es: etree._Element) -> tuple[str, ...]:
+    """The QA check ids an English s points to with @ana."""
+    prefix = "#" + CATEGORY_PREFIX
+    return tuple(p.removeprefix(prefix) for p in (es.get("ana") or "").split()
+                 if p.startswith(prefix) and p.removeprefix(prefix) in CHECKS)
+
+
+def mark_qa(root: etree._Element, doc: Document) -> bool:
+    """Make a parsed zhen TEI record the QA flags of `doc`'s sentences (`Sentence.qa`):
+    @ana on the English `s` and the taxonomy of checks in the header, which is written
+    exactly as tei_bytes would.  Nothing else changes.  True if anything did."""
+    ns = {"t": TEI_NS}
+    changed = False
+    cd = root.find(f"{_t('teiHeader')}/{_t('encodingDesc')}/{_t('classDecl')}")
+    if cd is None:
+        raise ValueError("no classDecl in the header")
+    old = cd.find(f"{_t('taxonomy')}[@{{{XML_NS}}}id='{QA_TAXONOMY}']")
+    scratch = etree.Element(_t("classDecl"))
+    new = _qa_taxonomy(scratch)
+    if old is None or _taxonomy_key(old) != _taxonomy_key(new):
+        status = cd.find(f"{_t('taxonomy')}[@{{{XML_NS}}}id='zhen.term-status']")
+        if old is not None:
+            cd.replace(old, new)
+        else:
+            cd.insert(cd.index(status) + 1 if status is not None else 0, new)
+        etree.indent(root.find(_t("teiHeader")), space="  ", level=1)
+        changed = True
+    flags = {en_id(s.id): qa_pointers(s.qa) for s in doc.sentences()}
+    for es in root.xpath("t:text/t:body/t:div[@xml:lang='en']//t:s", namespaces=ns):
+        others = [p for p in (es.get("ana") or "").split()
+                  if not p.startswith("#" + CATEGORY_PREFIX)]
+        value = " ".join([*others, flags.get(es.get(XML_ID, ""), "")]).strip()
+        if value != (es.get("ana") or ""):
+            if value:
+                es.set("ana", value)
+            else:
+                del es.attrib["ana"]
+            changed = True
+    return changed
 
 
 # -- reading back ------------------------------------------------------------------------
@@ -499,8 +698,12 @@ def parse_tei(root: etree._Element, name: str = "") -> Document:
     english = {}
     for es in root.xpath("t:text/t:body/t:div[@xml:lang='en']//t:s", namespaces=ns):
         english[es.get("corresp", "").lstrip("#")] = es
-    for zp in root.xpath("t:text/t:body/t:div[@xml:lang='zh']/t:p", namespaces=ns):
+    blocks = "t:text/t:body/t:div[@xml:lang='zh']//*[self::t:p or self::t:head]"
+    for zp in root.xpath(blocks, namespaces=ns):
         para = Paragraph(id=zp.get(XML_ID).removeprefix("zh."))
+        if zp.tag == _t("head"):  # its level: the sections it is in
+            para.kind = "head"
+            para.level = len(zp.xpath("ancestor::t:div[@type='section']", namespaces=ns))
         for zs in zp.findall(_t("s")):
             sid = zs.get(XML_ID).removeprefix("zh.")
             zh_text, found = _read_inline(zs)
@@ -515,6 +718,7 @@ def parse_tei(root: etree._Element, name: str = "") -> Document:
                         target.en_start, target.en_end = occ.start, occ.end
                         target.status = occ.status
                 _read_origin(sentence, es, doc)
+                sentence.qa = _read_qa(es)
             para.sentences.append(sentence)
         doc.paragraphs.append(para)
     return doc
@@ -557,12 +761,15 @@ def _parse_header(root: etree._Element, name: str) -> Document:
         return str(found[0]) if found else default
 
     bibl = "t:teiHeader/t:fileDesc/t:sourceDesc/t:bibl"
+    notes = "t:teiHeader/t:fileDesc/t:notesStmt/t:note"
+    encoding = first(f"{bibl}/t:idno[@type='encoding']/text()")
+    bom = bool(root.xpath(f"{notes}[@type='byte-order-mark']", namespaces=ns))
     source = SourceInfo(
         filename=first(f"{bibl}/t:idno[@type='filename']/text()"),
         sha256=first(f"{bibl}/t:idno[@type='sha256']/text()"),
-        encoding=first(f"{bibl}/t:idno[@type='encoding']/text()"),
+        encoding=encoding_codec(encoding, bom) if encoding else "",
+        meta_sha256=first(f"{bibl}/t:idno[@type='metadata-sha256']/text()"),
     )
-    notes = "t:teiHeader/t:fileDesc/t:notesStmt/t:note"
     dropped = first(f"{notes}[@type='dropped-characters']/text()", "0").split(" ")[0]
     source.dropped_chars = int(dropped) if dropped.isdigit() else 0
     memory = first(f"{notes}[@type='translation-memory']/text()", "0").split(" ")[0]
@@ -571,23 +778,16 @@ def _parse_header(root: etree._Element, name: str) -> Document:
     names = root.xpath(f"t:teiHeader/t:fileDesc/t:titleStmt/t:respStmt[starts-with(@xml:id, "
                        f"'{HUMAN_RESP}')]/t:name/text()", namespaces=ns)
     apps = "t:teiHeader/t:encodingDesc/t:appInfo/t:application"
-    pkg_app = root.xpath(f"{apps}[not(@ident='zhen') and not(@ident='ctranslate2')]",
-                         namespaces=ns)
-    pkg_label = pkg_app[0].findtext(_t("label")) if pkg_app else ""
-    pkg_desc = (pkg_app[0].findtext(_t("desc")) or "") if pkg_app else ""
-    desc = {}
-    for part in pkg_desc.split(";"):
-        key = next((k for k in _DESC_KEYS if part.strip().startswith(k)), part.strip())
-        desc[key] = part.strip()[len(key):].strip()
-    beam = desc.get("beam size", "")
+    record = json.loads(first(f"t:teiHeader/t:xenoData[@type='{PROVENANCE_RECORD}']/text()",
+                              "{}"))
+    model = record.get("model", {})
+    settings = record.get("settings", {})
     gl = "t:teiHeader/t:encodingDesc/t:classDecl/t:taxonomy[@xml:id='zhen.glossary']"
     prov = Provenance(
-        package_name=(pkg_label or "").replace("Argos Translate package ", ""),
-        package_version=pkg_app[0].get("version", "") if pkg_app else "",
-        package_synthetic=SYNTHETIC_DESC in desc,
-        ctranslate2_version=first(f"{apps}[@ident='ctranslate2']/@version"),
-        beam_size=int(beam) if beam.isdigit() else 0,
-        compute_type=desc.get("compute type", ""),
+        package_name=model.get("name", ""),
+        package_version=model.get("version", ""),
+        package_synthetic=bool(model.get("synthetic", False)),
+        ctranslate2_version=record.get("ctranslate2", ""),
         glossary_path=first(f"{gl}/t:bibl/t:idno[@type='filename']/text()"),
         glossary_sha256=first(f"{gl}/t:bibl/t:idno[@type='sha256']/text()"),
         pipeline_version=first(f"{apps}[@ident='zhen']/@version"),
@@ -595,8 +795,11 @@ def _parse_header(root: etree._Element, name: str) -> Document:
         sentences_from_memory=int(memory) if memory.isdigit() else 0,
         sentences_human=int(human) if human.isdigit() else 0,
         translators=tuple(str(n) for n in names if n != UNNAMED_TRANSLATOR),
-        glossary_enforcement=desc.get("glossary enforcement", ""),
-        length_cap=desc.get("length cap", ""),
+        model_kind=model.get("kind", ""),
+        model_fingerprint=model.get("fingerprint", ""),
+        device=record.get("device", ""),
+        settings=DecodingOptions.from_record(json.dumps(settings)).to_record()
+        if settings else "",
     )
     terms: dict[str, Term] = {}
     for cat in root.xpath(f"{gl}/t:category", namespaces=ns):
@@ -613,8 +816,19 @@ def _parse_header(root: etree._Element, name: str) -> Document:
             note=cat.findtext(f"{_t('catDesc')}[@n='note']") or "",
         )
     title = first("t:teiHeader/t:fileDesc/t:titleStmt/t:title[not(@type)]/text()")
+    info = DocumentInfo(
+        title=title,
+        author=first(f"{bibl}/t:author/text()"),
+        date=first(f"{bibl}/t:date/@when"),
+        publisher=first(f"{bibl}/t:publisher/text()"),
+        url=first(f"{bibl}/t:ptr/@target"),
+        format=first(f"{bibl}/t:idno[@type='format']/text()"),
+        extra=tuple((el.get("n") or "", el.text or "") for el in
+                    root.xpath(f"{bibl}/t:note[@type='metadata']", namespaces=ns)),
+        title_en=first(f"{bibl}/t:title[@type='translated']/text()"),
+    )
     return Document(id=name.removesuffix(".tei.xml") or title, title=title, source=source,
-                    provenance=prov, terms=terms)
+                    provenance=prov, terms=terms, info=info)
 
 
 def _read_inline(s_el: etree._Element) -> tuple[str, list[tuple[TermMatch, str, str]]]:

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 Kind = Literal["schema", "invariant", "xml"]
 
 NS = {"t": TEI_NS}
-S, P, TERM, LINK = (f"{{{TEI_NS}}}{name}" for name in ("s", "p", "term", "link"))
+S, P, HEAD, DIV, TERM, LINK = (f"{{{TEI_NS}}}{name}"
+                                for name in ("s", "p", "head", "div", "term", "link"))
 POINTER_ATTRS = ("ref", "ana", "corresp", "target")
 MISSED = "#status.missed"
 GLOSSARY_TAXONOMY = "zhen.glossary"
@@ -66,7 +67,8 @@ class Problem:
     kind: Kind
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.message}"
 
 
 class SchemaSkippedWarning(UserWarning):
@@ -106,11 +108,16 @@ def parse_tei_file(path: Path) -> tuple[etree._ElementTree | None, Problem | Non
         resolve_entities=False, no_network=True, load_dtd=False, collect_ids=False
     )
     try:
-        return etree.parse(str(path), parser), None
+        with open(path, "rb") as fh:  # Python's own OSError: "no such file", not lxml's
+            return etree.parse(fh, parser, base_url=str(path)), None
     except etree.XMLSyntaxError as exc:
         return None, Problem(path, exc.lineno or 0, f"not well-formed XML: {exc.msg}", "xml")
+    except FileNotFoundError:
+        return None, Problem(path, 0, "no such file", "xml")
+    except IsADirectoryError:
+        return None, Problem(path, 0, "is a folder, not a TEI file", "xml")
     except OSError as exc:
-        return None, Problem(path, 0, f"cannot read file: {exc.strerror or exc}", "xml")
+        return None, Problem(path, 0, f"cannot read the file ({exc.strerror or exc})", "xml")
 
 
 # --- schema -----------------------------------------------------------------------------
@@ -359,9 +366,11 @@ def _unprefixed(tei: etree._Element) -> etree._Element:
 
 
 def _check_lossless(zh_div: etree._Element, add) -> None:
-    """Chinese p = its s elements and nothing else; s = text and text-only terms; none empty."""
+    """Chinese p and head = their s elements and nothing else; s = text and text-only terms;
+    none empty; a section div holds a head first, then p and section divs."""
+    _check_sections(zh_div, add)
     # White space between sentences is layout (an XML editor's indentation), not text.
-    for p in zh_div.iter(P):
+    for p in zh_div.iter(P, HEAD):
         if p.text and p.text.strip():
             add(p, f"{_name(p)}: text outside any s in a Chinese p")
         for child in p:
@@ -375,6 +384,23 @@ def _check_lossless(zh_div: etree._Element, add) -> None:
         for child in s.iterdescendants():
             if child.tag != TERM or child.getparent() is not s:
                 add(child, f"{_name(child)} inside Chinese {_name(s)}: only text and term allowed")
+
+
+def _check_sections(div: etree._Element, add) -> None:
+    """The Chinese div holds p, head and div type="section"; each section starts with its
+    head (the document's headings), and so on down."""
+    for child in div:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == DIV:
+            if child.get("type") != "section":
+                add(child, f'{_name(child)} inside the Chinese div: only div type="section"')
+            first = next((c for c in child if isinstance(c.tag, str)), None)
+            if first is None or first.tag != HEAD:
+                add(child, f"{_name(child)} (a section) does not start with its head")
+            _check_sections(child, add)
+        elif child.tag not in (P, HEAD):
+            add(child, f"{_name(child)} inside the Chinese div: only p, head and sections")
 
 
 def _check_terms(ids, zh_div, en_div, zh_s, add, edited: set[str]) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from .fuzzy import Suggestion, suggest_translations
 from .memory import HumanTranslation
 from .model import Document, Sentence, Term, TermMatch, TermStatus
+from .qa import Counts, Finding, check_document, findings_mapping, severity_rank
 from .tei import STATUS_DESCRIPTIONS, SYNTHETIC_WARNING, read_tei
 from .writer import write_atomic
 
@@ -40,7 +41,7 @@ STATUS_COLOURS = {
 BANNER_COLOUR = "#b71c1c"  # background of the synthetic-model warning
 
 _VARS = " ".join(f"--{k}: {bg}; --{k}-edge: {edge};" for k, (bg, edge) in STATUS_COLOURS.items())
-CSS = (":root { --ink: #1b1b1b; --muted: #5b5b5b; --rule: #d4d4d4; --para: #7a7a7a; "
+CSS = (":root { --qa-error: #c62828; --qa-warning: #b26a00; --ink: #1b1b1b; --muted: #5b5b5b; --rule: #d4d4d4; --para: #7a7a7a; "
        f"--banner: {BANNER_COLOUR}; {_VARS} }}\n") + """
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 1400px; padding: 1rem 1.5rem 3rem; color: var(--ink);
@@ -84,6 +85,19 @@ table.aligned { width: 100%; table-layout: fixed; margin-top: 1rem; }
 .suggest { font-size: .8rem; color: var(--muted); margin-top: .3rem; }
 .suggest li { list-style: none; }
 .untranslated { color: var(--muted); font-style: italic; }
+.aligned tbody.head td.zh, .aligned tbody.head td.en { font-weight: 700; }
+.title-en { font-size: 1.1rem; margin: 0 0 .6rem; color: var(--muted); }
+.aligned tr[data-qa] td.en { border-left: 3px solid var(--qa-warning); }
+.aligned tr[data-severity="error"] td.en { border-left-color: var(--qa-error); }
+ul.qa { margin: .3rem 0 0; padding: 0; font-size: .8rem; }
+ul.qa li { list-style: none; }
+ul.qa .sev { font-weight: 700; text-transform: uppercase; font-size: .68rem; margin-right: .3rem; }
+ul.qa .sev-error .sev { color: var(--qa-error); }
+ul.qa .sev-warning .sev { color: var(--qa-warning); }
+ul.qa .sev-info .sev { color: var(--muted); }
+.qa-filter { font-size: .85rem; margin: .4rem 0; }
+body:has(#only-flagged:checked) tr.pair:not([data-qa]) { display: none; }
+body:has(#only-flagged:checked) tbody.para:not(:has(tr[data-qa])) { display: none; }
 .st-model, .st-enforced, .st-missed, .st-edited, .st-none { color: inherit;
   padding: 0 .1em; border-radius: 2px; }
 .st-model { background: var(--model); border-bottom: 2px solid var(--model-edge); }
@@ -200,6 +214,7 @@ def _provenance(doc: Document) -> str:
     rows = [
         ("Source file", f"{_e(src.filename)} <span class=\"hash\">sha256 {_e(src.sha256)}</span>"),
         ("Source encoding", _e(src.encoding)),
+        *_about(doc),
     ]
     if src.dropped_chars:
         rows.append(("Removed characters",
@@ -226,6 +241,20 @@ def _provenance(doc: Document) -> str:
     ]
     items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
     return f'<dl class="prov">{items}</dl>'
+
+
+def _about(doc: Document) -> list[tuple[str, str]]:
+    """Provenance rows of the document's metadata: those it has."""
+    info = doc.info
+    rows = [("English title", f'<span lang="en">{_e(info.title_en)}</span>'),
+            ("Author", _e(info.author)), ("Published", _e(info.date)),
+            ("Publisher", _e(info.publisher)),
+            ("URL", f'<a href="{_e(info.url)}">{_e(info.url)}</a>'
+             if info.url.startswith(("http://", "https://")) else _e(info.url)),
+            ("Source format", _e(info.format))]
+    rows += [(_e(key), _e(value)) for key, value in info.extra]
+    values = (info.title_en, info.author, info.date, info.publisher, info.url, info.format)
+    return [row for row, value in zip(rows, [*values, *(v for _, v in info.extra)]) if value]
 
 
 def _summary(doc: Document) -> str:
@@ -285,7 +314,29 @@ def _suggestions(matches: Sequence[Suggestion]) -> str:
             f'translation(s)</summary><ul>{items}</ul></details>')
 
 
-def _aligned(doc: Document, suggestions: Mapping[str, Sequence[Suggestion]]) -> str:
+def _qa_list(found: Sequence[Finding]) -> str:
+    """The QA findings of one sentence, under its English."""
+    if not found:
+        return ""
+    items = "".join(f'<li class="sev-{_e(f.severity)}" data-check="{_e(f.check)}">'
+                    f'<span class="sev">{_e(f.severity)}</span><span class="check">'
+                    f"{_e(f.check)}</span>: {_e(f.detail)}</li>" for f in found)
+    return f'<ul class="qa">{items}</ul>'
+
+
+def _qa_summary(findings: Sequence[Finding]) -> str:
+    """Counts of the QA findings and the "only flagged" filter (CSS only, no script)."""
+    counts = Counts.of(findings)
+    flagged = len({f.sentence_id for f in findings})
+    return (f'<section class="qa-summary"><h2>Quality checks</h2><p>{flagged} sentence(s) '
+            f"flagged: {_e(counts)}.</p>"
+            '<p class="qa-filter"><label><input type="checkbox" id="only-flagged"> only '
+            "flagged sentences</label></p></section>")
+
+
+def _aligned(doc: Document, suggestions: Mapping[str, Sequence[Suggestion]],
+             findings: Mapping[str, Sequence[Finding]] | None = None) -> str:
+    findings = findings or {}
     bodies = []
     for para in doc.paragraphs:
         rows = []
@@ -294,23 +345,39 @@ def _aligned(doc: Document, suggestions: Mapping[str, Sequence[Suggestion]]) -> 
             who = f" ({s.translator})" if s.translator else ""
             badge = (f'<span class="origin" title="translated or revised by a person{_e(who)}">'
                      "human</span>" if s.human else "")
+            found = findings.get(s.id, ())
+            flag = ""
+            if found:
+                worst = min((f.severity for f in found), key=severity_rank)
+                checks = " ".join(dict.fromkeys(f.check for f in found))
+                flag = f' data-qa="{_e(checks)}" data-severity="{worst}"'
             rows.append(
-                f'<tr class="pair{" human" if s.human else ""}" id="{_e(s.id)}" '
+                f'<tr class="pair{" human" if s.human else ""}"{flag} id="{_e(s.id)}" '
                 f'data-origin="{s.origin.value}"><td class="sid" data-para="{_e(para.id)}">'
                 f'<a href="#{_e(s.id)}">{_e(s.id)}</a></td>'
                 f'<td class="zh" lang="zh">{zh}</td><td class="en" lang="en">{en}{badge}'
-                f'{_suggestions(suggestions.get(s.id, ()))}</td></tr>')
+                f'{_qa_list(found)}{_suggestions(suggestions.get(s.id, ()))}</td></tr>')
         if rows:
-            bodies.append(f'<tbody class="para" id="{_e(para.id)}">{"".join(rows)}</tbody>')
+            kind = " head" if para.kind == "head" else ""  # a heading of the document
+            bodies.append(f'<tbody class="para{kind}" id="{_e(para.id)}">{"".join(rows)}'
+                          "</tbody>")
     return ('<table class="aligned"><colgroup><col class="c-id"><col class="c-zh">'
             '<col class="c-en"></colgroup><thead><tr><th>id</th><th lang="zh">中文</th>'
             f'<th lang="en">English</th></tr></thead>{"".join(bodies)}</table>')
 
 
+def _title_en(doc: Document) -> str:
+    title = doc.info.title_en
+    return f'<p class="title-en" lang="en">{_e(title)}</p>\n' if title else ""
+
+
 def render_html(doc: Document,
-                suggestions: Mapping[str, Sequence[Suggestion]] | None = None) -> str:
+                suggestions: Mapping[str, Sequence[Suggestion]] | None = None,
+                findings: Sequence[Finding] | None = None) -> str:
     """The whole HTML5 page for a document (pure); `suggestions` (by sentence id) are fuzzy
-    matches from people's translations, shown under the English."""
+    matches from people's translations, shown under the English; `findings` (qa) are
+    marked on their sentences, with a filter "only flagged" (None: no QA section)."""
+    qa = _qa_summary(findings) if findings is not None else ""
     banner = (f'<div class="banner" role="alert">{_e(SYNTHETIC_WARNING)}</div>'
               if doc.provenance.package_synthetic else "")
     return (
@@ -319,18 +386,19 @@ def render_html(doc: Document,
         '<meta name="generator" content="zhen">\n'
         f"<title>{_e(doc.title)} — zhen bilingual view</title>\n"
         f"<style>\n{CSS}\n</style>\n</head>\n<body>\n"
-        f'<header>\n<h1 lang="zh">{_e(doc.title)}</h1>\n{banner}\n'
+        f'<header>\n<h1 lang="zh">{_e(doc.title)}</h1>\n{_title_en(doc)}{banner}\n'
         f'<div class="meta">{_provenance(doc)}{_summary(doc)}</div>\n'
-        f"{_legend(doc)}\n{_glossary(doc)}\n</header>\n"
-        f"<main>\n{_aligned(doc, suggestions or {})}\n</main>\n"
+        f"{_legend(doc)}\n{_glossary(doc)}\n{qa}</header>\n"
+        f"<main>\n{_aligned(doc, suggestions or {}, findings_mapping(findings or (), doc))}"
+        "\n</main>\n"
         f"<script>\n{JS}\n</script>\n</body>\n</html>\n"
     )
 
 
 def write_view(tei_path: str | Path, out_html: str | Path,
                human: Sequence[HumanTranslation] = ()) -> Path:
-    """Read a zhen TEI file and write its HTML view; returns the page's path.  `human`:
-    people's translations to offer as fuzzy matches.
+    """Read a zhen TEI file and write its HTML view, QA findings marked; returns the page's
+    path.  `human`: people's translations to offer as fuzzy matches.
 
     If `out_html` is an existing directory the page is written there as `<stem>.html`.
     """
@@ -338,6 +406,6 @@ def write_view(tei_path: str | Path, out_html: str | Path,
     out = Path(out_html)
     if out.is_dir():
         out = out / f"{doc.id}.html"
-    html = render_html(doc, suggest_translations(doc.sentences(), human))
+    html = render_html(doc, suggest_translations(doc.sentences(), human), check_document(doc))
     write_atomic(out, html.encode("utf-8"))
     return out

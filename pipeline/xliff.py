@@ -3,7 +3,8 @@
 One `<file>` per document, one `<group restype="x-paragraph">` per paragraph and one
 `<trans-unit>` per sentence, whose id is the sentence id ("p1.s2").  A machine or memory
 translation is a target in state needs-review-translation (qualifier mt-suggestion), a human
-one is translated.  Glossary terms become notes on the source; fuzzy matches from human
+one is translated.  Glossary terms become notes on the source, QA findings (pipeline.qa)
+notes on the target ("qa numbers: …", priority 1 for errors); fuzzy matches from human
 translations become `<alt-trans>` proposals.  Reading returns every unit's source and own
 target text, native codes (`bpt`, `ept`, `ph`, `it`) left out.
 """
@@ -20,6 +21,7 @@ from pipeline import __version__
 from pipeline.errors import InputError
 from pipeline.fuzzy import Suggestion
 from pipeline.model import Document, Origin, Sentence
+from pipeline.qa import Finding
 from pipeline.tei import en_id
 from pipeline.xmlsafe import inline_text, local_name, parse_untrusted_xml
 
@@ -32,6 +34,7 @@ TARGET_LANGUAGE = "en"
 TOOL_ID = "zhen"
 MEMORY_ORIGIN = "zhen-human-memory"  # alt-trans/@origin of fuzzy matches
 MAX_XLIFF_BYTES = 256 * 1024 * 1024
+QA_PRIORITY = {"error": 1, "warning": 3, "info": 5}  # note/@priority (1 highest, 10 lowest)
 
 # native codes (content is the original's markup) and empty placeholders
 _NATIVE_CODES = frozenset({"bpt", "ept", "ph", "it", "x", "bx", "ex"})
@@ -82,7 +85,8 @@ def term_notes(doc: Document, sentence: Sentence) -> list[str]:
 
 
 def _trans_unit(
-    parent: etree._Element, doc: Document, s: Sentence, suggestions: Sequence[Suggestion]
+    parent: etree._Element, doc: Document, s: Sentence, suggestions: Sequence[Suggestion],
+    findings: Sequence[Finding] = (),
 ) -> None:
     unit = _sub(parent, "trans-unit", id=s.id, resname=en_id(s.id))
     unit.set(XML_SPACE, "preserve")
@@ -98,6 +102,10 @@ def _trans_unit(
     if s.origin is Origin.HUMAN:
         who = f" ({s.translator})" if s.translator else ""
         _sub(unit, "note", f"human translation{who}", annotates="general").set("from", TOOL_ID)
+    for f in findings:  # QA findings on the target: where a reviewer should look
+        note = _sub(unit, "note", f"qa {f.check}: {f.detail}", annotates="target")
+        note.set("from", TOOL_ID)
+        note.set("priority", str(QA_PRIORITY[f.severity]))
     for match in sorted(suggestions, key=lambda m: -m.score):
         alt = _sub(unit, "alt-trans", origin=MEMORY_ORIGIN)
         alt.set("match-quality", str(round(match.score)))
@@ -109,13 +117,14 @@ def render_xliff(
     doc: Document,
     original: str,
     suggestions: Mapping[str, Sequence[Suggestion]] | None = None,
+    findings: Mapping[str, Sequence[Finding]] | None = None,
 ) -> bytes:
     """An XLIFF 1.2 document of `doc` (UTF-8); `suggestions` maps sentence ids to fuzzy matches.
 
     Children of each trans-unit follow the 1.2 content model: source, target?, note*,
     alt-trans*.  Units are xml:space="preserve", so pretty printing leaves their text exact.
     """
-    suggestions = suggestions or {}
+    suggestions, findings = suggestions or {}, findings or {}
     root = etree.Element(_x("xliff"), nsmap={None: XLIFF_NS}, version="1.2")
     file = etree.SubElement(root, _x("file"), {
         "original": original,
@@ -133,7 +142,7 @@ def render_xliff(
             continue
         group = _sub(body, "group", id=paragraph.id, restype="x-paragraph")
         for s in paragraph.sentences:
-            _trans_unit(group, doc, s, suggestions.get(s.id, ()))
+            _trans_unit(group, doc, s, suggestions.get(s.id, ()), findings.get(s.id, ()))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

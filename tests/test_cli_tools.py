@@ -171,7 +171,7 @@ def test_cache_stats_and_clear(corpus):
 
 def test_translate_option_defaults_are_the_library_defaults():
     from pipeline.cli import translate
-    from pipeline.translate import DecodingOptions
+    from pipeline.settings import DecodingOptions
 
     cli_defaults = {p.name: p.default for p in translate.params}
     library = DecodingOptions()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.engines.engine import trim_repetition
 from pipeline.model import Sentence, Term, TermKind, TermMatch, TermStatus
 from pipeline.renderings import allocate_renderings, find_renderings, locate_renderings
-from pipeline.translate import trim_repetition
 
 TERMS = {
     "indo-pacific": Term("indo-pacific", "印太", "Indo-Pacific"),
@@ -90,7 +90,7 @@ def test_split_long_is_lossless_and_bounded():
 def test_decoded_english_never_holds_xml_forbidden_characters(tiny_model, tmp_path):
     import zipfile
 
-    from pipeline.translate import SentencePieceTokenizer
+    from pipeline.engines.engine import SentencePieceTokenizer
 
     with zipfile.ZipFile(tiny_model) as z:
         z.extractall(tmp_path)
@@ -103,13 +103,13 @@ def test_decoded_english_never_holds_xml_forbidden_characters(tiny_model, tmp_pa
 
 def test_length_cap_holds_for_the_whole_output_forced_prefix_included(tiny_model, tmp_path,
                                                                       monkeypatch):
-    from pipeline.packages import resolve_package
-    from pipeline.translate import DecodingOptions, Translator
+    from pipeline.engines import load_engine, resolve_model
+    from pipeline.settings import DecodingOptions
 
     monkeypatch.setenv("ZHEN_CACHE_DIR", str(tmp_path / "cache"))
     options = DecodingOptions(max_length_ratio=1.0, max_length_extra=2)
-    translator = Translator(resolve_package(str(tiny_model)), options)
-    source = translator.tokenizer.pieces("美国总统特朗普表示，美日同盟是印太战略的基石。")
+    translator = load_engine(resolve_model(str(tiny_model)), options)
+    source = translator.pieces("美国总统特朗普表示，美日同盟是印太战略的基石。")
     cap = len(source) + 2
     free = translator.decode([source] * 3, num_hypotheses=2)
     assert all(len(h.tokens) <= cap for hyps in free for h in hyps)

@@ -31,6 +31,7 @@ from pipeline.model import (
     TermMatch,
     TermStatus,
 )
+from pipeline.settings import DecodingOptions
 from pipeline.tei import TEI_NS, XML_ID, XML_LANG, en_id, read_tei, tei_bytes, zh_id
 
 NS = {"t": TEI_NS}
@@ -47,8 +48,8 @@ TERMS = {
 }
 
 PROVENANCE = Provenance(package_name="translate-zh_en", package_version="1.9",
-                        pipeline_version="0.1.0", date="2026-11-26", beam_size=2,
-                        compute_type="int8")
+                        pipeline_version="0.1.0", date="2026-11-26",
+                        settings=DecodingOptions(compute_type="int8").to_record())
 
 
 def occ(term_id: str, zh: str, en: str | None, status: TermStatus) -> TermMatch:
@@ -175,7 +176,8 @@ def test_tmx_header_and_props(tei_files, tmp_path):
     assert tu.xpath("prop[@type='x-term']/text()") == ["indo-pacific-strategy",
                                                        "us-japan-alliance"]
     assert tu.xpath("prop[@type='x-origin']/text()") == ["machine"]
-    assert [c.tag for c in tu] == ["prop", "prop", "prop", "prop", "tuv", "tuv"]  # DTD order
+    assert tu.xpath("prop[@type='x-title']/text()") == ['印太 & "日美" <同盟>']
+    assert [c.tag for c in tu] == ["prop"] * 5 + ["tuv", "tuv"]  # DTD order
 
 
 # -- VRT ---------------------------------------------------------------------------------
@@ -282,6 +284,7 @@ def test_vrt_escapes_special_characters(tei_files, tmp_path):
     raw = zh_vrt.read_text("utf-8")
     text_line = raw.splitlines()[0]
     assert text_line == ('<text id="policy-a" title="印太 &amp; &quot;日美&quot; &lt;同盟&gt;" '
+                         'title_en="" author="" date="" year="" publisher="" url="" '
                          'source="policy a&amp;b.txt">')
     assert "&lt;\t_\t_" in raw.splitlines() and "&amp;\t_\t_" in raw.splitlines()
     regions, _ = read_vrt(en_vrt)  # read_vrt asserts every token line is escaped

@@ -90,7 +90,7 @@ def test_progress_counts_each_sentence_once_and_ends_with_the_work(tmp_path, tin
     """Progress moves as sentences are finished, glossary enforcement rounds included: the
     counts add up to the sentences, and the last one comes after the last decoder call."""
     from pipeline.batch import BatchTranslator, make_paragraph
-    from pipeline.translate import DecodingOptions
+    from pipeline.settings import DecodingOptions
 
     batch = BatchTranslator(REPO / "glossary" / "terms.tsv", str(tiny_model),
                             DecodingOptions(threads=1))

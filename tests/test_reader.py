@@ -11,7 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.errors import InputError
-from pipeline.reader import decode_text, read_text_file, split_paragraphs, strip_xml_forbidden
+from pipeline.reader import (
+    TextStream,
+    decode_text,
+    read_text_file,
+    split_paragraphs,
+    strip_xml_forbidden,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,9 +68,12 @@ def test_utf16_and_utf32_with_bom(codec):
     assert split_paragraphs(text) == PARAGRAPHS
 
 
-def test_utf16_without_bom_is_refused_as_binary():
-    with pytest.raises(InputError, match="not a text file"):
-        decode_text(TEXT.encode("utf-16-le"), "a.txt")
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_refused_with_a_hint(codec):
+    with pytest.raises(InputError) as info:
+        decode_text(TEXT.encode(codec), "a.txt")
+    assert str(info.value) == ("a.txt: looks like UTF-16 without a byte-order mark: save it "
+                               "as UTF-8 (or UTF-16 with a BOM)")
 
 
 def test_gb18030_four_byte_characters_outside_gbk():
@@ -152,15 +161,19 @@ def test_unsupported_encoding_is_refused():
 
 
 @pytest.mark.parametrize(
-    "data",
-    [b"", b"\xef\xbb\xbf", b"   \n\t\n", "\u3000\u3000\r\n\u3000\r\n".encode(), b"\r\n\r\n\r"],
+    ("data", "what"),
+    [(b"", "is empty"), (b"\xef\xbb\xbf", "is empty"),
+     (b"   \n\t\n", "has only white space"),
+     ("\u3000\u3000\r\n\u3000\r\n".encode(), "has only white space"),
+     (b"\r\n\r\n\r", "has only white space")],
     ids=["empty", "bom-only", "spaces", "ideographic-spaces", "line-breaks"],
 )
-def test_empty_or_blank_file_is_refused(tmp_path, data):
+def test_empty_or_blank_file_is_refused(tmp_path, data, what):
     path = _write(tmp_path, data, "blank.txt")
-    with pytest.raises(InputError) as info:
-        read_text_file(path)
-    assert str(info.value) == f"{path}: the file is empty (no text to translate)"
+    for read in (read_text_file, lambda p: list(TextStream(p).paragraphs())):
+        with pytest.raises(InputError) as info:
+            read(path)
+        assert str(info.value) == f"{path}: the file {what} (no text to translate)"
 
 
 def test_forbidden_characters_removed_and_counted():

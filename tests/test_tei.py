@@ -15,6 +15,7 @@ from pipeline.model import (
     TermMatch,
     TermStatus,
 )
+from pipeline.settings import DecodingOptions
 from pipeline.tei import TEI_NS, XML_ID, parse_tei, read_tei, read_tei_header, tei_bytes
 
 NS = {"t": TEI_NS}
@@ -37,9 +38,9 @@ def sample_document() -> Document:
         title="标题行",
         source=SourceInfo("sample.txt", "ab" * 32, "gb18030", dropped_chars=2),
         paragraphs=[Paragraph("p1", [s1, s2]), Paragraph("p2", [s3])],
-        provenance=Provenance("translate-zh_en", "1.9", True, "4.8.5", 2, "int8",
-                              "terms.tsv", "cd" * 32, "0.1.0", "2026-11-26", 1,
-                              "2-best list (beam 2) searched, else the rendering forced"),
+        provenance=Provenance("translate-zh_en", "1.9", True, "4.8.5", "terms.tsv", "cd" * 32,
+                              "0.1.0", "2026-11-26", 1, model_kind="argos", device="cpu",
+                              settings=DecodingOptions(compute_type="int8").to_record()),
         terms=terms,
     )
 

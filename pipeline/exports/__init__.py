@@ -27,7 +27,7 @@ class ExportOptions:
 class ExportFormat:
     help: str
     output: str  # what -o names
-    write: Callable[[Sequence[Path], Path, ExportOptions], list[Path]]
+    write: Callable[[Sequence[Path], str | Path, ExportOptions], list[Path]]  # str: "dir/"
 
 
 FORMATS: dict[str, ExportFormat] = {
@@ -36,8 +36,9 @@ FORMATS: dict[str, ExportFormat] = {
     "vrt": ExportFormat("<name>.zh.vrt, <name>.en.vrt and cwb-align-encode files for "
                         "CWB/NoSketch", "folder",
                         lambda tei, out, o: export_vrt(tei, out, o.corpus_name)),
-    "moses": ExportFormat("PREFIX.zh and PREFIX.en, line-aligned plain text", "prefix",
-                          lambda tei, out, o: export_moses(tei, out)),
+    "moses": ExportFormat("PREFIX.zh and PREFIX.en, line-aligned plain text (in a folder: "
+                          "<name>.zh, <name>.en)", "prefix",
+                          lambda tei, out, o: export_moses(tei, out, o.corpus_name)),
     "cesalign": ExportFormat("XCES cesAlign file (plus zh/ and en/ sentence files) as OPUS "
                              "reads", "file", lambda tei, out, o: export_cesalign(tei, out)),
     "xliff": ExportFormat("one XLIFF 1.2 file per document for CAT tools (OmegaT, Trados, "

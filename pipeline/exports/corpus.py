@@ -97,7 +97,7 @@ def render_corpus(members: Sequence[CorpusMember], title: str | None = None) -> 
             if xid is not None:
                 ids.add(xid)
         bibl = _sub(source_desc, "bibl", corresp="#" + tei.get(XML_ID))
-        _sub(bibl, "title", m.item.doc.title)
+        _about(bibl, m.item.doc)
         _sub(bibl, "idno", m.item.name, type="filename")
         _sub(bibl, "idno", m.sha256, type="sha256")
         docs.append(tei)
@@ -114,6 +114,23 @@ def render_corpus(members: Sequence[CorpusMember], title: str | None = None) -> 
         tei.tail = "\n"
         root.append(tei)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _about(bibl: etree._Element, doc) -> None:
+    """A member's title (and its translation), author, date, publisher and URL, as in its
+    own header's sourceDesc."""
+    info = doc.info
+    _sub(bibl, "title", doc.title, xml_lang="zh")
+    if info.title_en:
+        _sub(bibl, "title", info.title_en, type="translated", xml_lang="en")
+    if info.author:
+        _sub(bibl, "author", info.author)
+    if info.date:
+        _sub(bibl, "date", info.date, when=info.date)
+    if info.publisher:
+        _sub(bibl, "publisher", info.publisher)
+    if info.url:
+        _sub(bibl, "ptr", target=info.url)
 
 
 def _parse(path: Path, data: bytes) -> etree._Element:

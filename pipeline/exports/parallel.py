@@ -6,6 +6,7 @@ the TEI files back, renders, and writes with `write_atomic`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -59,16 +60,22 @@ def render_tmx(docs: Sequence[TeiDoc]) -> bytes:
     """TMX 1.4b: one `tu` per sentence pair that has text on both sides.
 
     Each `tu` carries `prop type="x-source"` (the TEI file name), `prop type="x-origin"`
-    (machine, memory or human: who wrote the English) and one `prop type="x-term"` per
-    glossary term id occurring in the Chinese sentence.
+    (machine, memory or human: who wrote the English), one `prop type="x-term"` per
+    glossary term id occurring in the Chinese sentence, and the document's metadata where
+    it has any: `x-title`, `x-author`, `x-date`, `x-publisher`, `x-url`.
     """
     root, body = tmx_skeleton()
     for item in docs:
+        info = item.doc.info
+        about = [(f"x-{k}", v) for k, v in (("title", item.doc.title), ("author", info.author),
+                                             ("date", info.date), ("publisher", info.publisher),
+                                             ("url", info.url)) if v]
         for s in item.doc.sentences():
             if not is_pair(s.zh, s.en):
                 continue
             props = [("x-source", item.name), ("x-origin", s.origin.value)]
             props += [("x-term", t) for t in dict.fromkeys(occ.term_id for occ in s.terms)]
+            props += about
             add_tu(body, s.zh, s.en or "", props, tuid=tuid(item.doc.id, s.id),
                    creationid=s.translator if s.human else "")
     return tmx_bytes(root)
@@ -99,10 +106,18 @@ def render_moses(docs: Sequence[TeiDoc]) -> tuple[bytes, bytes]:
     return "".join(zh_lines).encode("utf-8"), "".join(en_lines).encode("utf-8")
 
 
-def export_moses(tei_paths: Iterable[str | Path], out_prefix: str | Path) -> list[Path]:
-    """Write `<prefix>.zh` and `<prefix>.en`, line-aligned, one sentence per line."""
+def export_moses(tei_paths: Iterable[str | Path], out_prefix: str | Path,
+                 name: str = "zhen") -> list[Path]:
+    """Write `<prefix>.zh` and `<prefix>.en`, line-aligned, one sentence per line.
+
+    A prefix that is a folder (an existing one, or one written with a final '/') means
+    `<folder>/<name>.zh` and `<folder>/<name>.en`.
+    """
+    prefix = Path(out_prefix)
+    if str(out_prefix).endswith(("/", os.sep)) or prefix.is_dir():
+        prefix = prefix / name
     zh, en = render_moses(load_documents(tei_paths))
-    paths = [Path(f"{out_prefix}.zh"), Path(f"{out_prefix}.en")]
+    paths = [Path(f"{prefix}.zh"), Path(f"{prefix}.en")]
     for path, data in zip(paths, (zh, en)):
         write_atomic(path, data)
     return paths

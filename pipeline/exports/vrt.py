@@ -9,8 +9,11 @@ finds the whole rendering in CQP.
 Columns (p-attributes), tab-separated:
   Chinese: word, term, status          English: word, lower, term, status
 `term` is the glossary term id and `status` the term status (model, enforced, missed,
-edited); `_` where there is none.  Structure: `<text id title source>`, `<p id>`, `<s id>`
-with the TEI xml:ids; tokens and attribute values are XML-escaped (encode with `-x`).
+edited); `_` where there is none.  Structure: `<text id title title_en author date year
+publisher url source>` (`text_attributes`), `<p id type>` (type p or head),
+`<s id origin qa>` with the TEI xml:ids, who wrote the English, and the QA checks that
+flag the pair as a CWB feature set (`|numbers|term-missed|`, `|` for none; pipeline.qa);
+tokens and attribute values are XML-escaped (encode with `-x`).
 
 The alignment files are in `cwb-align`'s output format, which `cwb-align-encode` reads:
 a header `SOURCE<TAB>s<TAB>TARGET<TAB>s`, then one 1:1 bead per line, `f1 l1 f2 l2 1:1`,
@@ -141,8 +144,8 @@ def _tag(name: str, **attrs: str) -> str:
 
 
 def _add_sentence(side: Side, sid: str, tokens: list[Token], english: bool,
-                  origin: str) -> None:
-    side.lines.append(_tag("s", id=sid, origin=origin))
+                  origin: str, qa: str = "|") -> None:
+    side.lines.append(_tag("s", id=sid, origin=origin, qa=qa))
     for t in tokens:
         word = _escape(t.word)
         cols = [word, _escape(t.word.lower())] if english else [word]
@@ -154,25 +157,44 @@ def _add_sentence(side: Side, sid: str, tokens: list[Token], english: bool,
 
 def render_vrt(docs: Sequence[TeiDoc]) -> tuple[Side, Side]:
     """The Chinese and English VRT sides of the documents."""
+    from ..qa import by_sentence, check_documents
+
+    flagged = by_sentence(check_documents([item.doc for item in docs]))
     zh, en = Side(), Side()
     for item in docs:
         doc = item.doc
         for side in (zh, en):
-            side.lines.append(_tag("text", id=doc.id, title=doc.title,
-                                   source=doc.source.filename))
-        for para in doc.paragraphs:
-            zh.lines.append(_tag("p", id=zh_id(para.id)))
-            en.lines.append(_tag("p", id=en_id(para.id)))
+            side.lines.append(_tag("text", **text_attributes(doc)))
+        for para in doc.paragraphs:  # type: "p", or "head" for a heading
+            zh.lines.append(_tag("p", id=zh_id(para.id), type=para.kind))
+            en.lines.append(_tag("p", id=en_id(para.id), type=para.kind))
             for s in para.sentences:
                 # origin: who wrote the English (machine, memory or human); the Chinese
                 # side carries it too, so that CQP can filter either corpus by it
-                _add_sentence(zh, zh_id(s.id), zh_tokens(s), False, s.origin.value)
-                _add_sentence(en, en_id(s.id), en_tokens(s), True, s.origin.value)
+                # qa: the QA checks that flag the pair, a CWB feature set ("|" for none)
+                qa = qa_feature_set(flagged.get((doc.id, s.id), ()))
+                _add_sentence(zh, zh_id(s.id), zh_tokens(s), False, s.origin.value, qa)
+                _add_sentence(en, en_id(s.id), en_tokens(s), True, s.origin.value, qa)
             zh.lines.append("</p>")
             en.lines.append("</p>")
         for side in (zh, en):
             side.lines.append("</text>")
     return zh, en
+
+
+def text_attributes(doc) -> dict[str, str]:
+    """The attributes of a document's `text` region: its id, title (Chinese) and the title's
+    English, author, date (ISO 8601) and year, publisher, URL, and source file name; ""
+    where the document does not say (CQP: `<text_year="2025">`, `_.text_date >= "2025-03"`)."""
+    info = doc.info
+    return {"id": doc.id, "title": doc.title, "title_en": info.title_en,
+            "author": info.author, "date": info.date, "year": info.year,
+            "publisher": info.publisher, "url": info.url, "source": doc.source.filename}
+
+
+def qa_feature_set(findings) -> str:
+    """The check ids of a sentence's findings as a CWB feature set: "|numbers|brackets|"."""
+    return "|" + "".join(f"{c}|" for c in dict.fromkeys(f.check for f in findings))
 
 
 def render_align(source: Side, target: Side, source_id: str, target_id: str) -> str:
@@ -191,8 +213,13 @@ def cwb_ids(corpus_name: str) -> tuple[str, str]:
 
 def export_vrt(tei_paths: Iterable[str | Path], out_dir: str | Path,
                corpus_name: str) -> list[Path]:
-    """Write `<name>.zh.vrt`, `<name>.en.vrt`, `<name>.zh-en.align`, `<name>.en-zh.align`."""
+    """Write `<name>.zh.vrt`, `<name>.en.vrt`, `<name>.zh-en.align`, `<name>.en-zh.align`
+    into the folder `out_dir` (refused: a file, or a name ending in .vrt)."""
     out = Path(out_dir)
+    if (out.exists() and not out.is_dir()) or (out.suffix.lower() == ".vrt" and not out.is_dir()):
+        raise OutputError(f"{out}: VRT export writes a folder ({corpus_name}.zh.vrt, "
+                          f"{corpus_name}.en.vrt and two .align files): give a folder with -o, "
+                          "and the corpus name with --name")
     if not CORPUS_NAME.match(corpus_name):
         raise OutputError(f"{out}: corpus name {corpus_name!r} cannot be a CWB corpus id; "
                           "use ASCII letters, digits, '_' or '-', starting with a letter")

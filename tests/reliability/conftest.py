@@ -93,7 +93,7 @@ def package_dir(tiny_model, tmp_path_factory) -> Path:
 def batch(package_dir):
     """One in-process BatchTranslator (tiny model, cheapest decoding, no memory)."""
     from pipeline.batch import BatchTranslator
-    from pipeline.translate import DecodingOptions
+    from pipeline.settings import DecodingOptions
 
     options = DecodingOptions(beam_size=1, num_hypotheses=1, threads=1)
     return BatchTranslator(GLOSSARY, str(package_dir), options)

@@ -30,7 +30,10 @@ def memory_rows(zhen: Zhen) -> int:
     if not zhen.memory.exists():
         return 0
     with sqlite3.connect(zhen.memory) as db:
-        return db.execute("SELECT COUNT(*) FROM tm").fetchone()[0]
+        try:
+            return db.execute("SELECT COUNT(*) FROM tm").fetchone()[0]
+        except sqlite3.OperationalError:  # zhen is still creating the file's tables
+            return 0
 
 
 def stop_after_first_output(zhen: Zhen, inputs, out, sig: signal.Signals):

@@ -12,10 +12,11 @@ BAD = {  # how the bad file is made → what its error line says
     "binary": (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
                "not a text file (binary data at byte 8); give a UTF-8 or GB18030 text file"),
     "empty": (lambda p: p.write_bytes(b"\xef\xbb\xbf \r\n\t\n"),
-              "the file is empty (no text to translate)"),
+              "the file has only white space (no text to translate)"),
     "missing": (lambda p: p.unlink(), "no such file; check the path"),
     "folder": (lambda p: (p.unlink(), p.mkdir()),
-               "is a folder, not a text file; give a .txt file"),
+               "is a folder with no input file in it; give .docx, .htm, .html, .markdown, "
+               ".md, .txt files, or a folder that has some"),
 }
 
 

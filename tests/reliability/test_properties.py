@@ -24,6 +24,7 @@ from lxml import etree
 from pipeline.errors import InputError
 from pipeline.model import (
     Document,
+    DocumentInfo,
     Paragraph,
     Provenance,
     Sentence,
@@ -34,6 +35,7 @@ from pipeline.model import (
     TermStatus,
 )
 from pipeline.reader import TextStream, display_name, read_text_file
+from pipeline.settings import DecodingOptions
 from pipeline.tei import TEI_NS, TeiWriter, tei_bytes
 from pipeline.validate import check_invariants
 
@@ -131,8 +133,8 @@ def test_any_text_gives_valid_tei_keeping_every_xml_character(batch, tmp_path_fa
         # strict parser: well-formed (bytes, as lxml cannot open a name with surrogates)
         tree = etree.ElementTree(etree.fromstring(result.output.read_bytes()))
         assert check_invariants(result.output, tree) == []
-        zh = [("".join(p.itertext()))
-              for p in tree.iterfind(".//t:div[@type='original']/t:p", NS)]
+        zh = [("".join(p.itertext())) for p in tree.xpath(
+            ".//t:div[@type='original']//*[self::t:p or self::t:head]", namespaces=NS)]
         if must_translate(readable, data, encoding):
             assert zh == expected_paragraphs(readable)
         filename = tree.findtext(".//t:sourceDesc/t:bibl/t:idno[@type='filename']",
@@ -173,17 +175,27 @@ def documents(draw):
     paragraphs = []
     for p in range(1, draw(st.integers(0, 4)) + 1):
         count = draw(st.integers(0, 3))
+        kind = draw(st.sampled_from(["p", "head"]))  # headings open (nested) sections
         paragraphs.append(Paragraph(f"p{p}", [draw(sentences(f"p{p}.s{s}"))
-                                              for s in range(1, count + 1)]))
+                                              for s in range(1, count + 1)],
+                                    kind, draw(st.integers(0, 4)) if kind == "head" else 0))
     used = {o.term_id for para in paragraphs for s in para.sentences for o in s.terms}
     terms = {tid: Term(tid, draw(xml_text.filter(bool)), draw(xml_text),
                        tuple(draw(st.lists(xml_text, max_size=2))),
                        draw(st.sampled_from(TermKind)), draw(xml_text)) for tid in sorted(used)}
-    provenance = Provenance("translate-zh_en", "1.9", draw(st.booleans()), "4.8.5", 2, "int8",
+    provenance = Provenance("translate-zh_en", "1.9", draw(st.booleans()), "4.8.5",
                             draw(xml_text), "0" * 64, "0.1.0", "2026-11-26",
-                            draw(st.integers(0, 9)))
-    source = SourceInfo(draw(xml_text), "1" * 64, "utf-8", draw(st.integers(0, 3)))
-    return Document("doc", draw(xml_text), source, paragraphs, provenance, terms)
+                            draw(st.integers(0, 9)), model_kind="argos", device="cpu",
+                            settings=DecodingOptions(compute_type="int8").to_record())
+    source = SourceInfo(draw(xml_text), "1" * 64, draw(st.sampled_from(["utf-8", "utf-8-sig",
+                                                                          "gb18030", ""])),
+                        draw(st.integers(0, 3)))
+    info = DocumentInfo(*(draw(xml_text) for _ in range(2)),
+                        draw(st.sampled_from(["", "2025", "2025-03-04"])),
+                        *(draw(xml_text) for _ in range(3)),
+                        tuple(draw(st.lists(st.tuples(xml_text, xml_text), max_size=2))),
+                        draw(xml_text))
+    return Document("doc", draw(xml_text), source, paragraphs, provenance, terms, info)
 
 
 @settings(max_examples=300, deadline=None)

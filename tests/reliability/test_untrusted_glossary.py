@@ -22,9 +22,9 @@ from lxml import etree
 from pipeline.batch import BatchTranslator
 from pipeline.errors import GlossaryError
 from pipeline.exports import export_tmx, export_vrt
+from pipeline.settings import DecodingOptions
 from pipeline.tbx import MAX_FIELD, read_tbx
 from pipeline.tei import TEI_NS, read_tei
-from pipeline.translate import DecodingOptions
 from pipeline.view import write_view
 
 BODY = """<tbx type="TBX-Basic" style="dca" xml:lang="en" xmlns="urn:iso:std:iso:30042:ed-2">
