@@ -68,10 +68,10 @@ setup:
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	$(VENV)/bin/python -m pip install --quiet --no-deps 'argostranslate==$(ARGOS_VERSION)'
-	$(VENV)/bin/python -m pipeline.schema fetch
+	$(VENV)/bin/zhen schema fetch
 	@$(MAKE) --no-print-directory browser
 	@$(MAKE) --no-print-directory postgres
-	@$(VENV)/bin/python -m pipeline.setup_model
+	@$(VENV)/bin/python -m zhen.setup_model
 
 # The reading view's test drives Debian's headless Chromium (skipped where it is absent);
 # a CJK font makes its screenshots show the Chinese.

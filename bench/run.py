@@ -48,7 +48,7 @@ SEED = 20240611
 
 # Same decoding options for every row: zhen's defaults ((c) can only share the beam size).
 try:
-    from pipeline.settings import DecodingOptions
+    from zhen.settings import DecodingOptions
 
     _ZHEN = DecodingOptions().resolved("cpu")
     BEAM, BATCH_SIZE, BATCH_TYPE = _ZHEN.beam_size, _ZHEN.batch_size, _ZHEN.batch_type
@@ -157,7 +157,7 @@ def zhen_env() -> dict:
 
 def zhen_cmd() -> list[str]:
     script = Path(sys.executable).parent / "zhen"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "pipeline.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "zhen"]
 
 
 def chars_of(files: list[Path]) -> int:
@@ -175,7 +175,7 @@ def fail(run: Run, what: str) -> None:
 def ensure_model() -> Path:
     if not MODEL.is_file():
         log("building the synthetic base model (6+6 layers, d512, 32k vocabulary)")
-        from pipeline.synth import build_synthetic_package
+        from zhen.synth import build_synthetic_package
 
         build_synthetic_package(MODEL, size="base", seed=0)
     return MODEL
@@ -184,7 +184,7 @@ def ensure_model() -> Path:
 def package_dir(model: Path) -> Path:
     """The unpacked package zhen uses for `model` (unpacked on first use)."""
     os.environ["ZHEN_CACHE_DIR"] = str(ZHEN_CACHE)
-    from pipeline.engines import resolve_model
+    from zhen.engines import resolve_model
 
     return resolve_model(str(model)).path
 
@@ -198,8 +198,8 @@ def _balanced(text: str) -> bool:
 
 
 def source_sentences() -> list[str]:
-    from pipeline.reader import read_text_file
-    from pipeline.segment import segment_sentences
+    from zhen.reader import read_text_file
+    from zhen.segment import segment_sentences
 
     found = []
     for path in SOURCES:
@@ -266,8 +266,8 @@ def generate_corpus(n_docs: int, seed: int = SEED, folder: Path = CORPUS) -> lis
 
 def _zhen_sentences(files: list[str]) -> list[str]:
     """The sentences zhen decodes, as zhen reads and segments them."""
-    from pipeline.reader import read_text_file
-    from pipeline.segment import segment_paragraphs
+    from zhen.reader import read_text_file
+    from zhen.segment import segment_paragraphs
 
     out = []
     for f in files:
@@ -278,7 +278,7 @@ def _zhen_sentences(files: list[str]) -> list[str]:
 
 def _thread_split(threads: int, batch_type: str = BATCH_TYPE) -> tuple[int, int]:
     """(inter_threads, intra_threads) as zhen's Translator uses them."""
-    from pipeline.engines.engine import thread_split
+    from zhen.engines.engine import thread_split
 
     return thread_split(threads, batch_type)
 
@@ -455,8 +455,8 @@ def decoder_calls_of(row: Row) -> int:
 
 def changed_matches(before: Path, after: Path, sentences: set[str]) -> int:
     """How many of `sentences` match other glossary entries (or spans) under `after`."""
-    from pipeline.glossary import load_glossary
-    from pipeline.terms import TermMatcher, match_terms
+    from zhen.glossary import load_glossary
+    from zhen.terms import TermMatcher, match_terms
 
     old, new = (TermMatcher.from_glossary(load_glossary(p)) for p in (before, after))
 
@@ -520,7 +520,7 @@ def main() -> None:
     sub_sent = len(_zhen_sentences(list(map(str, sub))))
     log(f"corpus: {len(files)} documents, {chars:,} characters, {n_sent:,} sentences in "
         f"{CORPUS.relative_to(ROOT)}")
-    from pipeline.engines.engine import available_cores
+    from zhen.engines.engine import available_cores
 
     cores = available_cores()
     rows: dict[str, Row] = {}
@@ -657,7 +657,7 @@ def main() -> None:
     linear: list[tuple[int, float, float]] = []  # (characters, seconds excl. fixed, RSS MB)
     if not args.no_linear:
         if not TINY.is_file():
-            from pipeline.synth import build_synthetic_package
+            from zhen.synth import build_synthetic_package
 
             build_synthetic_package(TINY, size="tiny", seed=0)
         tiny_fixed = fixed_cost(TINY)

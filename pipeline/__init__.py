@@ -4,4 +4,4 @@ The data flows one way: read → segment → match terms → translate → build
 Importing this package loads no model and touches no network.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from . import __version__
+
 
 def _glossary_option(f, find: bool = True):
     """--glossary, found as `glossary.find_glossary` says (with `find` False: left None
@@ -110,7 +112,7 @@ def _decoding_options(f):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="zhen", prog_name="zhen")
+@click.version_option(version=__version__, prog_name="zhen")
 def cli() -> None:
     """Offline Chinese→English bilingual, sentence-aligned, term-annotated TEI."""
 
@@ -312,6 +314,19 @@ def model_convert(source, out, quantization):
 
     info = convert_checkpoint(source, out, quantization)
     click.echo(f"wrote {info.kind} model {info.name} to {out}")
+
+
+# -- schema --------------------------------------------------------------------------------
+
+
+@cli.command("schema")
+@click.argument("action", type=click.Choice(["fetch", "path"]))
+def schema(action):
+    """Fetch the TEI P5 tei_all schema that `zhen validate` uses (PyPI, once), or print
+    where it is cached."""
+    from .schema import ensure_tei_schema, fetch_tei_schema
+
+    click.echo(fetch_tei_schema() if action == "fetch" else ensure_tei_schema())
 
 
 # -- eval ----------------------------------------------------------------------------------

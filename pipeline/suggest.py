@@ -28,9 +28,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.glossary import Glossary
-from pipeline.model import Term
-from pipeline.terms import build_matcher, find_all, fold_width, match_terms, normalize_form
+from .glossary import Glossary
+from .model import Term
+from .terms import build_matcher, find_all, fold_width, match_terms, normalize_form
 
 CONTEXT_CHARS = 20
 GENERIC_IDF = 5.5  # below: everyday words (问题 3.96, 日本 5.01); names and phrases need more

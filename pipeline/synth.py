@@ -53,6 +53,7 @@ SYNTH_SIZES: dict[str, SynthSize] = {
     "base": SynthSize(6, 6, 512, 8, 2048, 32000, 64.0, 1.2, 3.2),
 }
 
+# The checkout's glossary (its terms train the tokenizer); an installed wheel has none.
 DEFAULT_GLOSSARY = Path(__file__).resolve().parent.parent / "glossary" / "terms.tsv"
 SPECIALS = ("<unk>", "<blank>", "<s>", "</s>")
 MAX_POSITIONS = 5000  # rows of the position-encoding table, as OpenNMT-py

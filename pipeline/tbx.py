@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.errors import GlossaryError
-from pipeline.glossary import (
+from .errors import GlossaryError
+from .glossary import (
     atomic_write,
     is_valid_id,
     lint_terms,
@@ -32,9 +32,9 @@ from pipeline.glossary import (
     term_problems,
     unique_id,
 )
-from pipeline.model import Term, TermKind
-from pipeline.terms import normalize_form
-from pipeline.xmlsafe import parse_untrusted_xml, read_limited
+from .model import Term, TermKind
+from .terms import normalize_form
+from .xmlsafe import parse_untrusted_xml, read_limited
 
 TBX_NS = "urn:iso:std:iso:30042:ed-2"  # ISO 30042:2019
 TBX_NAMESPACES = frozenset({TBX_NS, "urn:iso:std:iso:30042:ed:3.0", ""})

@@ -601,7 +601,7 @@ def _ident(name: str) -> str:
 
 
 def _qa_taxonomy(class_decl: etree._Element) -> etree._Element:
-    """The taxonomy of zhen's QA checks (pipeline.qa), one category per check."""
+    """The taxonomy of zhen's QA checks (zhen.qa), one category per check."""
     tax = _sub(class_decl, "taxonomy", xml_id=QA_TAXONOMY)
     _sub(tax, "desc", "Quality checks run by zhen on the English: an English s points with "
          "@ana to each check that flags it; `zhen qa FILE` says what each one found. "

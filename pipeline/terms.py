@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from pipeline.model import Document, Paragraph, Term, TermMatch
+from .model import Document, Paragraph, Term, TermMatch
 
 if TYPE_CHECKING:
-    from pipeline.glossary import Glossary
+    from .glossary import Glossary
 
 # OpenCC configurations whose output is added as a derived form of every Chinese form.
 DERIVE_CONFIGS = ("s2t", "s2tw", "s2hk")

@@ -1,9 +1,9 @@
 """Read TMX translation memories (1.4b, and 1.1's `lang`) as zh→en sentence pairs.
 
-Writing TMX is `pipeline.exports.parallel.render_tmx`.  Each `tu` gives one pair: the text of
+Writing TMX is `zhen.exports.parallel.render_tmx`.  Each `tu` gives one pair: the text of
 the `seg` of its Chinese `tuv` (any code starting "zh": zh, zh-CN, zh-Hans) and of its English
 one, inline native codes (`bpt`, `ept`, `it`, `ph`, `ut` and the `sub` inside them) left out,
-`hi` text kept.  Files are parsed safely (see `pipeline.xmlsafe`).
+`hi` text kept.  Files are parsed safely (see `zhen.xmlsafe`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from pipeline.errors import InputError
-from pipeline.xmlsafe import inline_text, local_name, parse_untrusted_xml
+from .errors import InputError
+from .xmlsafe import inline_text, local_name, parse_untrusted_xml
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ORIGIN_PROP = "x-origin"

@@ -25,9 +25,9 @@ from typing import Literal
 
 from lxml import etree
 
-from pipeline.errors import SchemaError
-from pipeline.schema import ensure_tei_schema, find_java, find_jing_jar
-from pipeline.tei import DIGEST_PREFIX, TEI_NS, XML_ID, is_edited_text
+from .errors import SchemaError
+from .schema import ensure_tei_schema, find_java, find_jing_jar
+from .tei import DIGEST_PREFIX, TEI_NS, XML_ID, is_edited_text
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 One `<file>` per document, one `<group restype="x-paragraph">` per paragraph and one
 `<trans-unit>` per sentence, whose id is the sentence id ("p1.s2").  A machine or memory
 translation is a target in state needs-review-translation (qualifier mt-suggestion), a human
-one is translated.  Glossary terms become notes on the source, QA findings (pipeline.qa)
+one is translated.  Glossary terms become notes on the source, QA findings (zhen.qa)
 notes on the target ("qa numbers: …", priority 1 for errors); fuzzy matches from human
 translations become `<alt-trans>` proposals.  Reading returns every unit's source and own
 target text, native codes (`bpt`, `ept`, `ph`, `it`) left out.
@@ -17,13 +17,13 @@ from pathlib import Path
 
 from lxml import etree
 
-from pipeline import __version__
-from pipeline.errors import InputError
-from pipeline.fuzzy import Suggestion
-from pipeline.model import Document, Origin, Sentence
-from pipeline.qa import Finding
-from pipeline.tei import en_id
-from pipeline.xmlsafe import inline_text, local_name, parse_untrusted_xml
+from . import __version__
+from .errors import InputError
+from .fuzzy import Suggestion
+from .model import Document, Origin, Sentence
+from .qa import Finding
+from .tei import en_id
+from .xmlsafe import inline_text, local_name, parse_untrusted_xml
 
 XLIFF_NS = "urn:oasis:names:tc:xliff:document:1.2"
 XML_NS = "http://www.w3.org/XML/1998/namespace"

@@ -6,9 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from pipeline.schema import fetch_tei_schema, find_java, find_jing_jar
-from pipeline.validate import validate_files
+from zhen.schema import fetch_tei_schema, find_java, find_jing_jar
+from zhen.validate import validate_files
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny synthetic .argosmodel (random weights), built once per test session."""
-    from pipeline.synth import build_synthetic_package
+    from zhen.synth import build_synthetic_package
 
     return build_synthetic_package(tmp_path_factory.mktemp("model") / "tiny.argosmodel", "tiny")
 
@@ -47,7 +46,7 @@ def zhen_env(tmp_path) -> dict[str, str]:
     """Environment for a `zhen` subprocess: cache, memory and Argos folders inside tmp_path."""
     import os
 
-    from pipeline.schema import schema_cache_dir
+    from zhen.schema import schema_cache_dir
 
     env = dict(os.environ)
     env.update(
@@ -68,7 +67,7 @@ def run_zhen(args, env, cwd=REPO, network=True, timeout=300):
     import subprocess
     import sys
 
-    cmd = [sys.executable, "-m", "pipeline.cli", *map(str, args)]
+    cmd = [sys.executable, "-m", "zhen", *map(str, args)]
     if not network:
         cmd = ["unshare", "-n", "--", *cmd]
     return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)

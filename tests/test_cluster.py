@@ -23,10 +23,9 @@ from pathlib import Path
 
 import pytest
 from reliability.conftest import GLOSSARY, Zhen, summary, wait_for, write_corpus
-
-from pipeline import batch as batch_module
-from pipeline.batch import BatchTranslator, LocalDecoder
-from pipeline.settings import DecodingOptions
+from zhen import batch as batch_module
+from zhen.batch import BatchTranslator, LocalDecoder
+from zhen.settings import DecodingOptions
 
 # Chunks of 16 sentences (4 batches of 64 tokens at one thread), so that 50 documents make
 # about 15 chunks to share out.
@@ -210,7 +209,7 @@ def test_windows_in_flight_give_the_same_outputs(tmp_path, model_dir, monkeypatc
     """With windows decoded out of order while later ones are read, and sentences of a
     later window waiting for a twin still being decoded, every output, the memory note
     included, is the single-process one."""
-    from pipeline.memory import TranslationMemory
+    from zhen.memory import TranslationMemory
 
     monkeypatch.setattr(batch_module, "WINDOW_SENTENCES", 30)
     first = write_corpus(tmp_path / "in", 40, seed=3)
@@ -235,8 +234,8 @@ def test_windows_in_flight_give_the_same_outputs(tmp_path, model_dir, monkeypatc
 
 
 def test_cluster_addresses():
-    from pipeline.cluster import parse_address
-    from pipeline.errors import ZhenError
+    from zhen.cluster import parse_address
+    from zhen.errors import ZhenError
 
     assert parse_address("tcp://10.0.0.5:8786") == ("tcp://10.0.0.5:8786", 0)
     assert parse_address("sched.example.org:8786") == ("tcp://sched.example.org:8786", 0)
@@ -252,8 +251,8 @@ def test_a_worker_without_the_model_says_so_in_one_line(model_dir, tmp_path):
     import asyncio
     from dataclasses import replace
 
-    from pipeline.cluster import ModelPlugin
-    from pipeline.engines import load_model
+    from zhen.cluster import ModelPlugin
+    from zhen.engines import load_model
 
     info = load_model(model_dir)
     gone = replace(info, model_dir=tmp_path / "elsewhere" / "model")
@@ -298,10 +297,9 @@ def test_local_workers_listen_on_localhost_only_without_the_malloc_trap(model_di
     127.0.0.1, and its workers run without Dask's MALLOC_TRIM_THRESHOLD_."""
     pytest.importorskip("distributed", reason="Dask is not installed")
     import psutil
-
-    from pipeline.cluster import ClusterDecoder
-    from pipeline.engines import load_model
-    from pipeline.engines.engine import resolve_device
+    from zhen.cluster import ClusterDecoder
+    from zhen.engines import load_model
+    from zhen.engines.engine import resolve_device
 
     options = resolve_device(DecodingOptions(threads=1))
     decoder = ClusterDecoder("local:2", load_model(model_dir), options, "cpu")

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_zhen
 from lxml import etree
-
-from pipeline.memory import TranslationMemory
-from pipeline.tei import TEI_NS, XML_ID, read_tei
+from zhen.memory import TranslationMemory
+from zhen.tei import TEI_NS, XML_ID, read_tei
 
 NS = {"t": TEI_NS}
 ARTICLE = """\
@@ -379,7 +378,7 @@ def test_an_import_during_a_run_loses_nothing(work, tmp_path):
     path = tmp / "many.tmx"
     path.write_bytes(bytes(store))
     run = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "translate", "in/coast.txt", "-o", "out",
+        [sys.executable, "-m", "zhen", "translate", "in/coast.txt", "-o", "out",
          "--model", str(model), "--glossary", str(glossary)],
         env=env, cwd=tmp, stderr=subprocess.PIPE, text=True)
     res = run_zhen(["memory", "import", path], env)

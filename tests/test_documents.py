@@ -12,10 +12,9 @@ from conftest import REPO, run_zhen
 from lxml import etree
 from test_make import make, summary
 from test_readers import ARTICLE, BAD_INPUTS, DATA, TITLE, URL, make_docx
-
-from pipeline.exports import build_corpus, export_tmx, export_vrt
-from pipeline.tei import TEI_NS, read_tei
-from pipeline.view import render_html
+from zhen.exports import build_corpus, export_tmx, export_vrt
+from zhen.tei import TEI_NS, read_tei
+from zhen.view import render_html
 
 NS = {"t": TEI_NS}
 

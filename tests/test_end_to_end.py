@@ -14,12 +14,11 @@ import sys
 import pytest
 from conftest import REPO, run_zhen
 from lxml import etree
-
-from pipeline.glossary import load_glossary
-from pipeline.reader import read_text_file
-from pipeline.renderings import find_renderings
-from pipeline.tei import TEI_NS, read_tei
-from pipeline.terms import TermMatcher, match_terms
+from zhen.glossary import load_glossary
+from zhen.reader import read_text_file
+from zhen.renderings import find_renderings
+from zhen.tei import TEI_NS, read_tei
+from zhen.terms import TermMatcher, match_terms
 
 NS = {"t": TEI_NS}
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
@@ -180,7 +179,7 @@ def test_memory_second_run_makes_no_decoder_call_and_edit_retranslates_one(tmp_p
 def test_runtime_imports_no_stanza_spacy_or_torch(tmp_path, tiny_model, zhen_env):
     code = (
         "import sys\n"
-        "from pipeline.batch import translate_files\n"
+        "from zhen.batch import translate_files\n"
         f"translate_files([{str(ARTICLE)!r}], {str(tmp_path)!r}, {str(GLOSSARY)!r},"
         f" model={str(tiny_model)!r}, show_progress=False)\n"
         "print(sorted(m for m in ('torch', 'stanza', 'spacy', 'minisbd') if m in sys.modules))\n"
@@ -194,7 +193,7 @@ def test_runtime_imports_no_stanza_spacy_or_torch(tmp_path, tiny_model, zhen_env
 def test_help_and_glossary_lint_do_not_load_ctranslate2(zhen_env):
     code = (
         "import sys\n"
-        "from pipeline.cli import main\n"
+        "from zhen.cli import main\n"
         "for argv in (['--help'], ['glossary', 'lint']):\n"
         "    try:\n"
         "        main(argv)\n"

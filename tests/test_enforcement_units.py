@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-
-from pipeline.engines.engine import trim_repetition
-from pipeline.model import Sentence, Term, TermKind, TermMatch, TermStatus
-from pipeline.renderings import allocate_renderings, find_renderings, locate_renderings
+from zhen.engines.engine import trim_repetition
+from zhen.model import Sentence, Term, TermKind, TermMatch, TermStatus
+from zhen.renderings import allocate_renderings, find_renderings, locate_renderings
 
 TERMS = {
     "indo-pacific": Term("indo-pacific", "印太", "Indo-Pacific"),
@@ -79,7 +78,7 @@ def test_trim_repetition_keeps_prefix_and_is_a_prefix(tokens, protect):
 
 
 def test_split_long_is_lossless_and_bounded():
-    from pipeline.translate import split_long
+    from zhen.translate import split_long
 
     text = "，".join(["这是一个相当长的分句" * 3] * 40) + "。" + "无标点长串" * 200
     chunks = split_long(text, list, 100)  # one piece per character
@@ -90,7 +89,7 @@ def test_split_long_is_lossless_and_bounded():
 def test_decoded_english_never_holds_xml_forbidden_characters(tiny_model, tmp_path):
     import zipfile
 
-    from pipeline.engines.engine import SentencePieceTokenizer
+    from zhen.engines.engine import SentencePieceTokenizer
 
     with zipfile.ZipFile(tiny_model) as z:
         z.extractall(tmp_path)
@@ -103,8 +102,8 @@ def test_decoded_english_never_holds_xml_forbidden_characters(tiny_model, tmp_pa
 
 def test_length_cap_holds_for_the_whole_output_forced_prefix_included(tiny_model, tmp_path,
                                                                       monkeypatch):
-    from pipeline.engines import load_engine, resolve_model
-    from pipeline.settings import DecodingOptions
+    from zhen.engines import load_engine, resolve_model
+    from zhen.settings import DecodingOptions
 
     monkeypatch.setenv("ZHEN_CACHE_DIR", str(tmp_path / "cache"))
     options = DecodingOptions(max_length_ratio=1.0, max_length_extra=2)

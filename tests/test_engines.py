@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_zhen
 from lxml import etree
-
-from pipeline.synth import build_synthetic_package
-from pipeline.tei import TEI_NS, read_tei
+from zhen.synth import build_synthetic_package
+from zhen.tei import TEI_NS, read_tei
 
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
 KINDS = ["argos", "opus-mt", "nllb"]
@@ -178,8 +177,8 @@ def test_a_folder_that_is_no_usable_model_is_one_line(kind, message, models, zhe
 
 
 def test_unknown_pieces_are_written_as_text_never_as_unknown_marks(models):
-    from pipeline.engines import load_model
-    from pipeline.engines.engine import SentencePieceTokenizer
+    from zhen.engines import load_model
+    from zhen.engines.engine import SentencePieceTokenizer
 
     info = load_model(models["opus-mt"])
     tok = SentencePieceTokenizer(str(info.conventions.target_spm))
@@ -206,9 +205,8 @@ def test_zhen_decodes_an_argos_package_as_argos_does(models, tmp_path, monkeypat
     underscore where Argos's decode turns every "_" into a space."""
     import ctranslate2
     from argostranslate.package import Package
-
-    from pipeline.batch import BatchTranslator, make_paragraph
-    from pipeline.settings import DecodingOptions
+    from zhen.batch import BatchTranslator, make_paragraph
+    from zhen.settings import DecodingOptions
 
     monkeypatch.setenv("ZHEN_CACHE_DIR", str(tmp_path / "cache"))
     options = DecodingOptions(beam_size=4, num_hypotheses=1, length_penalty=0.2,
@@ -262,7 +260,7 @@ def test_eval_scores_equal_sacrebleu_on_the_same_files(models, zhen_env, tmp_pat
 
 
 def test_eval_arithmetic_against_sacrebleu_on_fixed_files(tmp_path):
-    from pipeline.evaluate import corpus_scores
+    from zhen.evaluate import corpus_scores
 
     hyps = ["The cat sat on the mat.", "A quick brown dog jumps.", "Nothing matches here"]
     refs = ["The cat sat on the mat.", "The quick brown fox jumps.", "Completely different"]

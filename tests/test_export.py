@@ -10,17 +10,16 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-
-from pipeline.errors import OutputError, TeiError
-from pipeline.exports import (
+from zhen.errors import OutputError, TeiError
+from zhen.exports import (
     build_corpus,
     export_cesalign,
     export_moses,
     export_tmx,
     export_vrt,
 )
-from pipeline.exports.common import one_line
-from pipeline.model import (
+from zhen.exports.common import one_line
+from zhen.model import (
     Document,
     Paragraph,
     Provenance,
@@ -31,8 +30,8 @@ from pipeline.model import (
     TermMatch,
     TermStatus,
 )
-from pipeline.settings import DecodingOptions
-from pipeline.tei import TEI_NS, XML_ID, XML_LANG, en_id, read_tei, tei_bytes, zh_id
+from zhen.settings import DecodingOptions
+from zhen.tei import TEI_NS, XML_ID, XML_LANG, en_id, read_tei, tei_bytes, zh_id
 
 NS = {"t": TEI_NS}
 
@@ -429,8 +428,8 @@ def test_corpus_embeds_each_tei_with_unique_ids(tei_files, tmp_path, request):
 def assert_tei_all_valid(path: Path, request: pytest.FixtureRequest) -> None:
     """jing against tei_all; zhen's per-document invariants do not apply to a teiCorpus."""
     request.getfixturevalue("tei_validator")  # skips when java is missing
-    from pipeline.schema import fetch_tei_schema
-    from pipeline.validate import validate_files
+    from zhen.schema import fetch_tei_schema
+    from zhen.validate import validate_files
 
     problems = [p for p in validate_files([path], rng=fetch_tei_schema())
                 if p.kind != "invariant"]
@@ -467,7 +466,7 @@ def test_a_broken_tei_file_is_a_user_error_naming_it(tmp_path):
 
 
 def test_importing_the_exports_loads_no_tokenizer():
-    code = ("import sys, pipeline.exports; "
+    code = ("import sys, zhen.exports; "
             "print(sorted(m for m in ('jieba', 'sacremoses') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parent.parent)

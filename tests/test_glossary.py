@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from pipeline.errors import GlossaryError
-from pipeline.glossary import (
+from zhen.errors import GlossaryError
+from zhen.glossary import (
     HEADER,
     LintMessage,
     add_term,
@@ -20,7 +19,7 @@ from pipeline.glossary import (
     save_glossary,
     slugify,
 )
-from pipeline.model import Term, TermKind
+from zhen.model import Term, TermKind
 
 REAL = Path(__file__).resolve().parent.parent / "glossary" / "terms.tsv"
 HEAD = "\t".join(HEADER)

@@ -9,10 +9,9 @@ import shutil
 
 import pytest
 from conftest import REPO, run_zhen
-
-from pipeline.glossary import load_glossary
-from pipeline.segment import segment_sentences
-from pipeline.terms import TermMatcher, match_terms
+from zhen.glossary import load_glossary
+from zhen.segment import segment_sentences
+from zhen.terms import TermMatcher, match_terms
 
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
 SUMMARY = re.compile(r"(?P<sentences>\d+) sentences, \d+ from human translations, "
@@ -89,8 +88,8 @@ def test_a_new_glossary_entry_retranslates_only_the_sentences_it_matches(work):
 def test_progress_counts_each_sentence_once_and_ends_with_the_work(tmp_path, tiny_model):
     """Progress moves as sentences are finished, glossary enforcement rounds included: the
     counts add up to the sentences, and the last one comes after the last decoder call."""
-    from pipeline.batch import BatchTranslator, make_paragraph
-    from pipeline.settings import DecodingOptions
+    from zhen.batch import BatchTranslator, make_paragraph
+    from zhen.settings import DecodingOptions
 
     batch = BatchTranslator(REPO / "glossary" / "terms.tsv", str(tiny_model),
                             DecodingOptions(threads=1))
@@ -127,7 +126,7 @@ def test_output_file_and_standard_input(work):
         "-o for several"]
     assert not (tmp / "two.tei.xml").exists()
     piped = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "translate", "-", "-o", "piped", "--model",
+        [sys.executable, "-m", "zhen", "translate", "-", "-o", "piped", "--model",
          str(model), "--glossary", str(glossary)],
         input="今天天气很好。\n".encode(), env=env, cwd=tmp, capture_output=True)
     assert piped.returncode == 0, piped.stderr

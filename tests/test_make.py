@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-
-from pipeline.validate import validate_files
+from zhen.validate import validate_files
 
 
 @pytest.fixture
 def other_model(tmp_path_factory) -> Path:
     """A second synthetic package (another seed): a different model for make to notice."""
-    from pipeline.synth import build_synthetic_package
+    from zhen.synth import build_synthetic_package
 
     return build_synthetic_package(tmp_path_factory.mktemp("other") / "other.argosmodel",
                                    "tiny", seed=7)
@@ -103,7 +102,7 @@ def test_make_k_goes_on_past_a_bad_input(project, tiny_model, zhen_env):
 
 
 def test_make_clean_keeps_human_translations_in_the_memory(project, tiny_model, zhen_env):
-    from pipeline.memory import TranslationMemory
+    from zhen.memory import TranslationMemory
 
     assert make(project, tiny_model, zhen_env).returncode == 0
     out = project / "output" / "unseen-article.tei.xml"

@@ -28,10 +28,9 @@ from urllib.parse import quote
 import psycopg
 import pytest
 from conftest import REPO, run_zhen
-
-from pipeline import memory as memory_module
-from pipeline.errors import MemorySchemaError, MemoryServerError
-from pipeline.memory import (
+from zhen import memory as memory_module
+from zhen.errors import MemorySchemaError, MemoryServerError
+from zhen.memory import (
     SCHEMA_VERSION,
     HumanTranslation,
     TranslationMemory,
@@ -40,8 +39,8 @@ from pipeline.memory import (
     mask_password,
     open_memory,
 )
-from pipeline.model import Origin, Sentence, TermMatch, TermStatus
-from pipeline.tei import read_tei
+from zhen.model import Origin, Sentence, TermMatch, TermStatus
+from zhen.tei import read_tei
 
 # -- the server ------------------------------------------------------------------------------
 
@@ -334,8 +333,8 @@ def test_a_memory_made_before_schema_versions_is_adopted(tmp_path):
 
 WRITER = textwrap.dedent("""\
     import sys
-    from pipeline.memory import HumanTranslation, open_memory
-    from pipeline.model import Sentence
+    from zhen.memory import HumanTranslation, open_memory
+    from zhen.model import Sentence
     location, who, reverse = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
     sources = [f"第{i}句。" for i in range(60)]
     if reverse:
@@ -419,7 +418,7 @@ def test_masking_hides_every_form_of_the_password():
         "postgresql://u:***@h:5432/db?password=***&sslmode=require"
     assert mask_password("postgres://u@h/db") == "postgres://u@h/db"
     assert mask_password(Path("/tmp/m.sqlite3")) == "/tmp/m.sqlite3"
-    from pipeline.memory import scrub_password
+    from zhen.memory import scrub_password
 
     assert scrub_password("bad p@ss or p%40ss", "postgresql://u:p%40ss@h/db") == "bad *** or ***"
 
@@ -514,7 +513,7 @@ def test_a_second_run_from_another_process_decodes_nothing(work, pg_server):
 def test_two_runs_at_once_share_the_memory(work):
     tmp, *_ = work
     runs = [subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "translate", f"in/{name}.txt", "-o", out,
+        [sys.executable, "-m", "zhen", "translate", f"in/{name}.txt", "-o", out,
          "--model", str(work[1]), "--glossary", str(work[3]), "--beam-size", "1",
          "--num-hypotheses", "1"], env=work[2], cwd=tmp, stderr=subprocess.PIPE, text=True)
         for name, out in (("coast", "a"), ("port", "b"))]

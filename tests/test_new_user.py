@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_zhen
 from test_make import make, summary
-
-from pipeline.errors import OutputError
-from pipeline.exports import export_moses, export_vrt
-from pipeline.glossary import add_term, new_id
-from pipeline.model import Term, TermKind
-from pipeline.validate import validate_files
+from zhen.errors import OutputError
+from zhen.exports import export_moses, export_vrt
+from zhen.glossary import add_term, new_id
+from zhen.model import Term, TermKind
+from zhen.validate import validate_files
 
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
 SHORT = REPO / "input" / "us-alliance-burden.txt"
@@ -134,7 +133,7 @@ def test_glossary_is_found_from_a_subfolder_by_env_or_not_at_all(tmp_path, zhen_
 
 def test_make_reports_prunes_and_leaves_out_outputs_whose_input_is_gone(project, tiny_model,
                                                                           zhen_env):
-    from pipeline.memory import TranslationMemory
+    from zhen.memory import TranslationMemory
 
     assert make(project, tiny_model, zhen_env).returncode == 0
     stale = project / "output" / "my file.tei.xml"
@@ -192,7 +191,7 @@ def test_prune_removes_nothing_when_the_memory_cannot_take_the_translations(
 def teis(tmp_path_factory, tiny_model):
     import os
 
-    from pipeline.schema import schema_cache_dir
+    from zhen.schema import schema_cache_dir
 
     tmp = tmp_path_factory.mktemp("teis")
     env = dict(os.environ, ZHEN_CACHE_DIR=str(tmp / "cache"), ZHEN_MEMORY=str(tmp / "tm.db"),
@@ -271,7 +270,7 @@ def test_glossary_add_names_the_real_line_of_the_clash(tmp_path):
     shutil.copy(REPO / "glossary" / "terms.tsv", g)
     line = next(n for n, row in enumerate(g.read_text(encoding="utf-8").splitlines(), 1)
                 if row.startswith("indo-pacific\t"))
-    from pipeline.errors import GlossaryError
+    from zhen.errors import GlossaryError
 
     with pytest.raises(GlossaryError) as info:
         add_term(g, "印太", "Asia Pacific")

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_zhen
 from lxml import etree, html
-
-from pipeline.cli import QA_CHECK_IDS
-from pipeline.edits import apply_edits
-from pipeline.model import Document, Origin, Paragraph, Sentence, SourceInfo
-from pipeline.qa import (
+from zhen.cli import QA_CHECK_IDS
+from zhen.edits import apply_edits
+from zhen.model import Document, Origin, Paragraph, Sentence, SourceInfo
+from zhen.qa import (
     CHECKS,
     annotate_tei,
     check_document,
@@ -23,7 +22,7 @@ from pipeline.qa import (
     en_numbers,
     zh_numbers,
 )
-from pipeline.tei import TEI_NS, XML_ID, read_tei, tei_bytes
+from zhen.tei import TEI_NS, XML_ID, read_tei, tei_bytes
 
 FAULTS = REPO / "tests" / "data" / "qa-faults.tei.xml"
 # The planted faults of qa-faults.tei.xml, one per sentence.

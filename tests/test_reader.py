@@ -1,4 +1,4 @@
-"""Tests for pipeline.reader: decoding, binary refusal, paragraphs, XML-forbidden chars."""
+"""Tests for zhen.reader: decoding, binary refusal, paragraphs, XML-forbidden chars."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from pipeline.errors import InputError
-from pipeline.reader import (
+from zhen.errors import InputError
+from zhen.reader import (
     TextStream,
     decode_text,
     read_text_file,

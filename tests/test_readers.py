@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-
-from pipeline.errors import InputError
-from pipeline.model import (
+from zhen.errors import InputError
+from zhen.model import (
     Document,
     DocumentInfo,
     Paragraph,
@@ -22,7 +21,7 @@ from pipeline.model import (
     Sentence,
     SourceInfo,
 )
-from pipeline.readers import (
+from zhen.readers import (
     check_manifests,
     formats,
     metadata_fingerprint,
@@ -30,10 +29,10 @@ from pipeline.readers import (
     reader_for,
     suffixes,
 )
-from pipeline.readers.base import Block, heading_rank, nest_headings
-from pipeline.readers.metadata import normalise_date
-from pipeline.tei import TEI_NS, read_tei, tei_bytes
-from pipeline.validate import check_invariants
+from zhen.readers.base import Block, heading_rank, nest_headings
+from zhen.readers.metadata import normalise_date
+from zhen.tei import TEI_NS, read_tei, tei_bytes
+from zhen.validate import check_invariants
 
 DATA = Path(__file__).parent / "data" / "documents"
 NS = {"t": TEI_NS}
@@ -271,7 +270,7 @@ def test_bad_sidecar_refused(tmp_path, sidecar, message):
 
 
 def test_registry_and_format_names_agree_with_the_cli():
-    from pipeline.cli import INPUT_FORMATS
+    from zhen.cli import INPUT_FORMATS
 
     assert list(formats()) == INPUT_FORMATS
     assert suffixes() == [".docx", ".htm", ".html", ".markdown", ".md", ".txt"]
@@ -287,7 +286,7 @@ def test_makefile_builds_one_output_from_every_suffix():
 
 
 def test_files_read_whole_are_bounded(tmp_path, monkeypatch):
-    from pipeline.readers import docx, html
+    from zhen.readers import docx, html
 
     monkeypatch.setattr(html, "MAX_BYTES", 1000)
     with pytest.raises(InputError, match=r"too large for a web page .* as \.txt"):

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, run_zhen
-
-from pipeline.memory import TranslationMemory
-from pipeline.model import Document, Paragraph, Sentence, SourceInfo
-from pipeline.tei import read_tei, tei_bytes
+from zhen.memory import TranslationMemory
+from zhen.model import Document, Paragraph, Sentence, SourceInfo
+from zhen.tei import read_tei, tei_bytes
 
 FAULTS = REPO / "tests" / "data" / "qa-faults.tei.xml"
 DOC = "qa-faults.tei.xml"
@@ -64,8 +63,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 @pytest.fixture
 def client(folder, tmp_path):
     from starlette.testclient import TestClient
-
-    from pipeline.review.app import create_app
+    from zhen.review.app import create_app
 
     app = create_app(folder, tmp_path / "memory.sqlite3", "Reviewer", hosts=("testserver",))
     with TestClient(app) as c:
@@ -162,7 +160,7 @@ def test_a_write_without_the_workbench_origin_is_refused(client, folder, headers
 
 
 def test_an_oversized_body_is_refused(client, folder):
-    from pipeline.review.app import MAX_BODY
+    from zhen.review.app import MAX_BODY
 
     before = snapshot(folder)
     r = save(client, "p3.s1", "x" * MAX_BODY, version_of(client))
@@ -240,7 +238,7 @@ def test_the_page_forbids_foreign_scripts_and_never_parses_document_text_as_html
 @pytest.fixture
 def server(folder, zhen_env):
     """`zhen review FOLDER --port 0` in a subprocess; yields its URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "review", str(folder),
+    proc = subprocess.Popen([sys.executable, "-m", "zhen", "review", str(folder),
                              "--port", "0"], env=zhen_env, cwd=REPO, stderr=subprocess.PIPE,
                             text=True)
     try:

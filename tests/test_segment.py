@@ -1,12 +1,11 @@
-"""Tests for pipeline.segment: sentence rules, exact join, data model ids."""
+"""Tests for zhen.segment: sentence rules, exact join, data model ids."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from pipeline.segment import segment_paragraphs, segment_sentences
+from zhen.segment import segment_paragraphs, segment_sentences
 
 
 def seg(text: str) -> list[str]:

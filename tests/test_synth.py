@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from pipeline.errors import ModelError, OutputError
-from pipeline.synth import (
+from zhen.errors import ModelError, OutputError
+from zhen.synth import (
     DEFAULT_GLOSSARY,
     SPECIALS,
     SYNTH_SIZES,
@@ -193,7 +192,7 @@ def test_same_seed_gives_identical_bytes(tmp_path: Path, archive: Path):
 
 
 def test_failed_write_leaves_no_file(tmp_path: Path, monkeypatch):
-    import pipeline.synth as synth
+    import zhen.synth as synth
 
     out = tmp_path / "m.argosmodel"
     out.write_bytes(b"previous")

@@ -9,11 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
-
-from pipeline.errors import GlossaryError
-from pipeline.glossary import lint_glossary, load_glossary
-from pipeline.model import Term, TermKind
-from pipeline.tbx import (
+from zhen.errors import GlossaryError
+from zhen.glossary import lint_glossary, load_glossary
+from zhen.model import Term, TermKind
+from zhen.tbx import (
     KEEP_NOTE,
     MAX_FIELD,
     TBX_NS,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from lxml import etree
-
-from pipeline.digests import chinese_digest
-from pipeline.model import (
+from zhen.digests import chinese_digest
+from zhen.model import (
     Document,
     Paragraph,
     Provenance,
@@ -15,8 +14,8 @@ from pipeline.model import (
     TermMatch,
     TermStatus,
 )
-from pipeline.settings import DecodingOptions
-from pipeline.tei import TEI_NS, XML_ID, parse_tei, read_tei, read_tei_header, tei_bytes
+from zhen.settings import DecodingOptions
+from zhen.tei import TEI_NS, XML_ID, parse_tei, read_tei, read_tei_header, tei_bytes
 
 NS = {"t": TEI_NS}
 

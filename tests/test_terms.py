@@ -7,10 +7,9 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from pipeline.glossary import load_glossary
-from pipeline.model import Document, Paragraph, Sentence, SourceInfo, Term, TermKind
-from pipeline.terms import (
+from zhen.glossary import load_glossary
+from zhen.model import Document, Paragraph, Sentence, SourceInfo, Term, TermKind
+from zhen.terms import (
     TermMatcher,
     annotate_document,
     build_matcher,

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from pipeline import tmx as tmx_module
-from pipeline.errors import InputError
-from pipeline.exports.common import TeiDoc
-from pipeline.exports.parallel import render_tmx
-from pipeline.model import Document, Origin, Paragraph, Sentence, SourceInfo
-from pipeline.tmx import TmxUnit, read_tmx
+from zhen import tmx as tmx_module
+from zhen.errors import InputError
+from zhen.exports.common import TeiDoc
+from zhen.exports.parallel import render_tmx
+from zhen.model import Document, Origin, Paragraph, Sentence, SourceInfo
+from zhen.tmx import TmxUnit, read_tmx
 
 
 def test_reads_a_memory_written_by_translate_toolkit(tmp_path):

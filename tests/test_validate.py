@@ -8,11 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from pipeline import schema as schema_mod
-from pipeline import validate as validate_mod
-from pipeline.schema import SchemaError, ensure_tei_schema, fetch_tei_schema
-from pipeline.validate import Problem, SchemaSkippedWarning, validate_files
+from zhen import schema as schema_mod
+from zhen import validate as validate_mod
+from zhen.schema import SchemaError, ensure_tei_schema, fetch_tei_schema
+from zhen.validate import Problem, SchemaSkippedWarning, validate_files
 
 GOOD = Path(__file__).parent / "data" / "good.tei.xml"
 GOOD_TEXT = GOOD.read_text(encoding="utf-8")

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from lxml import html as lhtml
-
-from pipeline.model import (
+from zhen.model import (
     Document,
     Paragraph,
     Provenance,
@@ -25,9 +24,9 @@ from pipeline.model import (
     TermMatch,
     TermStatus,
 )
-from pipeline.settings import DecodingOptions
-from pipeline.tei import SYNTHETIC_WARNING, tei_bytes
-from pipeline.view import (
+from zhen.settings import DecodingOptions
+from zhen.tei import SYNTHETIC_WARNING, tei_bytes
+from zhen.view import (
     BANNER_COLOUR,
     STATUS_COLOURS,
     mark_spans,

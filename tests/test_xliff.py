@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-
-from pipeline import xliff as xliff_module
-from pipeline.errors import InputError
-from pipeline.model import (
+from zhen import xliff as xliff_module
+from zhen.errors import InputError
+from zhen.model import (
     Document,
     Origin,
     Paragraph,
@@ -20,7 +19,7 @@ from pipeline.model import (
     TermMatch,
     TermStatus,
 )
-from pipeline.xliff import (
+from zhen.xliff import (
     XLIFF_NS,
     Suggestion,
     XliffFile,

@@ -12,7 +12,7 @@ Columns (p-attributes), tab-separated:
 edited); `_` where there is none.  Structure: `<text id title title_en author date year
 publisher url source>` (`text_attributes`), `<p id type>` (type p or head),
 `<s id origin qa>` with the TEI xml:ids, who wrote the English, and the QA checks that
-flag the pair as a CWB feature set (`|numbers|term-missed|`, `|` for none; pipeline.qa);
+flag the pair as a CWB feature set (`|numbers|term-missed|`, `|` for none; zhen.qa);
 tokens and attribute values are XML-escaped (encode with `-x`).
 
 The alignment files are in `cwb-align`'s output format, which `cwb-align-encode` reads:

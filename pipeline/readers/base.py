@@ -3,7 +3,7 @@ the pure helpers that turn a format's headings into nested sections.
 
 A reader turns one input file into a stream of `Block`s (paragraphs and headings, in
 reading order) plus what it found about the document (`DocumentInfo`) and the file
-(`SourceInfo`).  Readers never translate, segment or write; `pipeline.readers.open_input`
+(`SourceInfo`).  Readers never translate, segment or write; `zhen.readers.open_input`
 adds the metadata given from outside the file and the heading structure.
 """
 

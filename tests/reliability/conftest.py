@@ -53,7 +53,7 @@ class Zhen:
         )
         self.env.pop("ZHEN_MODEL", None)
         script = Path(sys.executable).with_name("zhen")
-        self.base = [str(script)] if script.is_file() else [sys.executable, "-m", "pipeline.cli"]
+        self.base = [str(script)] if script.is_file() else [sys.executable, "-m", "zhen"]
 
     def command(self, *args) -> list[str]:
         return [*self.base, *map(str, args)]
@@ -92,8 +92,8 @@ def package_dir(tiny_model, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def batch(package_dir):
     """One in-process BatchTranslator (tiny model, cheapest decoding, no memory)."""
-    from pipeline.batch import BatchTranslator
-    from pipeline.settings import DecodingOptions
+    from zhen.batch import BatchTranslator
+    from zhen.settings import DecodingOptions
 
     options = DecodingOptions(beam_size=1, num_hypotheses=1, threads=1)
     return BatchTranslator(GLOSSARY, str(package_dir), options)
@@ -116,8 +116,8 @@ def comparable(tei: bytes) -> bytes:
 
 def source_sentences() -> list[str]:
     """The sentences of the sample articles in input/, in order."""
-    from pipeline.reader import read_text_file
-    from pipeline.segment import segment_sentences
+    from zhen.reader import read_text_file
+    from zhen.segment import segment_sentences
 
     out = []
     for path in sorted((REPO / "input").glob("*.txt")):

@@ -9,9 +9,9 @@ import subprocess
 import sys
 
 import pytest
+from zhen.reader import read_text_file
+from zhen.tei import read_tei
 
-from pipeline.reader import read_text_file
-from pipeline.tei import read_tei
 from reliability.conftest import FAST, REPO, temp_files, write_corpus
 
 
@@ -70,8 +70,8 @@ def test_opening_the_memory_retries_when_sqlite_fails_a_lock_at_once(tmp_path, m
     locked" on opening): opening retries until its timeout, then says what to do."""
     import sqlite3
 
-    from pipeline.errors import OutputError
-    from pipeline.memory import TranslationMemory
+    from zhen.errors import OutputError
+    from zhen.memory import TranslationMemory
 
     real = TranslationMemory._connect
     failures = iter([sqlite3.OperationalError("database is locked")] * 3)

@@ -7,7 +7,8 @@ import hashlib
 import os
 import threading
 
-from pipeline.tei import read_tei
+from zhen.tei import read_tei
+
 from reliability.conftest import comparable, summary, write_corpus
 
 

@@ -17,9 +17,9 @@ import sys
 import textwrap
 
 import pytest
+from zhen.reader import read_text_file
+from zhen.tei import read_tei
 
-from pipeline.reader import read_text_file
-from pipeline.tei import read_tei
 from reliability.conftest import Zhen, comparable, summary, temp_files, wait_for, write_corpus
 
 CLEANED_UP = "finished outputs are complete, nothing partial was left"
@@ -125,7 +125,7 @@ def test_sigint_and_sigterm_stop_cleanly_and_a_rerun_finishes(zhen, tmp_path, te
 WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from pipeline.writer import atomic_output
+    from zhen.writer import atomic_output
 
     with atomic_output(Path(sys.argv[1])) as fh:
         fh.write(b"<TEI>partial")

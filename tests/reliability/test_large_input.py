@@ -26,8 +26,8 @@ import textwrap
 import threading
 
 from lxml import etree
+from zhen.tei import TEI_NS
 
-from pipeline.tei import TEI_NS
 from reliability.conftest import source_sentences, summary
 
 MEASURE = textwrap.dedent("""

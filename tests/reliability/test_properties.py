@@ -20,9 +20,8 @@ import shutil
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
-
-from pipeline.errors import InputError
-from pipeline.model import (
+from zhen.errors import InputError
+from zhen.model import (
     Document,
     DocumentInfo,
     Paragraph,
@@ -34,10 +33,10 @@ from pipeline.model import (
     TermMatch,
     TermStatus,
 )
-from pipeline.reader import TextStream, display_name, read_text_file
-from pipeline.settings import DecodingOptions
-from pipeline.tei import TEI_NS, TeiWriter, tei_bytes
-from pipeline.validate import check_invariants
+from zhen.reader import TextStream, display_name, read_text_file
+from zhen.settings import DecodingOptions
+from zhen.tei import TEI_NS, TeiWriter, tei_bytes
+from zhen.validate import check_invariants
 
 NS = {"t": TEI_NS}
 # The oracle, written from the XML 1.0 Char production and the README's rules (one

@@ -18,14 +18,13 @@ from xml.sax.saxutils import unescape
 
 import pytest
 from lxml import etree
-
-from pipeline.batch import BatchTranslator
-from pipeline.errors import GlossaryError
-from pipeline.exports import export_tmx, export_vrt
-from pipeline.settings import DecodingOptions
-from pipeline.tbx import MAX_FIELD, read_tbx
-from pipeline.tei import TEI_NS, read_tei
-from pipeline.view import write_view
+from zhen.batch import BatchTranslator
+from zhen.errors import GlossaryError
+from zhen.exports import export_tmx, export_vrt
+from zhen.settings import DecodingOptions
+from zhen.tbx import MAX_FIELD, read_tbx
+from zhen.tei import TEI_NS, read_tei
+from zhen.view import write_view
 
 BODY = """<tbx type="TBX-Basic" style="dca" xml:lang="en" xmlns="urn:iso:std:iso:30042:ed-2">
 <text><body><conceptEntry id="c1">
@@ -121,8 +120,8 @@ def test_oversized_glossary_field_is_refused_quickly(tmp_path):
     path.write_text(HEADER + f"long\t{'中' * (MAX_FIELD + 1)}\tlong\tterm\t\t\n",
                     encoding="utf-8")
     code = textwrap.dedent(f"""
-        from pipeline.errors import GlossaryError
-        from pipeline.glossary import load_glossary
+        from zhen.errors import GlossaryError
+        from zhen.glossary import load_glossary
         try:
             load_glossary({str(path)!r})
         except GlossaryError as exc:

@@ -1,0 +1,5 @@
+"""`python -m zhen`: the zhen command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,272 @@
+"""Translation models behind one seam: a model kind is one module here.
+
+Each kind (`argos`, `opus-mt`, `nllb`) recognises its folders from their files and loads
+them into a `ModelInfo`: identity (kind, name, version, file fingerprint) and token
+conventions (tokenizer files, the tokens a real model of that kind expects around the
+source and before the target).  One CTranslate2 engine (`engine.CTranslate2Engine`)
+decodes every kind through those conventions, so glossary enforcement, the memory and
+the batch runner see one interface and no kind-specific branch.
+
+Nothing here imports CTranslate2; `load_engine` does, when a model is first needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import ModelError
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """How text becomes a model's tokens and back, as the kind's real models expect."""
+
+    source_spm: Path
+    target_spm: Path
+    source_prefix: tuple[str, ...] = ()  # e.g. NLLB's ("zho_Hans",)
+    source_suffix: tuple[str, ...] = ()  # e.g. ("</s>",) where the model wants it given
+    target_prefix: tuple[str, ...] = ()  # e.g. NLLB's ("eng_Latn",); removed from outputs
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A zh→en model on disk: what it is, and how to feed it."""
+
+    kind: str  # a key of MODEL_KINDS
+    path: Path  # the model's folder
+    name: str
+    version: str
+    synthetic: bool  # random weights: its English is noise
+    model_dir: Path  # the CTranslate2 model (model.bin, config.json, vocabulary)
+    conventions: Conventions
+    fingerprint: str  # of the model's files (see `fingerprint`)
+
+    @property
+    def model_id(self) -> str:
+        """What identifies the model's behaviour (memory and --update key part)."""
+        return f"{self.kind}:{self.name}@{self.version}#{self.fingerprint[:16]}"
+
+    def record(self) -> dict:
+        """The identity as plain data, for the TEI header."""
+        return {"kind": self.kind, "name": self.name, "version": self.version,
+                "fingerprint": self.fingerprint, "synthetic": self.synthetic}
+
+
+class ModelKind(Protocol):
+    """What a model-kind module provides."""
+
+    name: str
+    label: str  # for people: "Argos Translate package"
+
+    def recognise(self, path: Path) -> bool:
+        """Whether the folder looks like a model of this kind (its files are there)."""
+
+    def load(self, path: Path, label: str | os.PathLike | None = None) -> ModelInfo:
+        """Check the folder and describe it; ModelError saying what is wrong."""
+
+
+def model_kinds() -> dict[str, ModelKind]:
+    """The kinds, in the order folders are tried."""
+    from . import argos, nllb, opus_mt
+
+    return {k.name: k for k in (argos.KIND, opus_mt.KIND, nllb.KIND)}
+
+
+def models_dir() -> Path:
+    """Where `zhen model install` puts models that are not Argos packages
+    (ZHEN_MODELS_DIR, else zhen's user data folder)."""
+    env = os.environ.get("ZHEN_MODELS_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("zhen")) / "models"
+
+
+def load_model(path: str | os.PathLike, label: str | os.PathLike | None = None) -> ModelInfo:
+    """The model in a folder, of whichever kind recognises it."""
+    path = Path(path)
+    for kind in model_kinds().values():
+        if kind.recognise(path):
+            return kind.load(path, label)
+    kinds = ", ".join(k.label for k in model_kinds().values())
+    raise ModelError(
+        f"{label or path}: not a model zhen knows ({kinds}); give an .argosmodel file, an "
+        "Argos package folder, or a CTranslate2 conversion of OPUS-MT, NLLB-200 or M2M-100"
+    )
+
+
+def installed_models() -> list[ModelInfo]:
+    """Every loadable zh→en model installed: Argos packages, then zhen's models folder."""
+    from .argos import argos_packages_dir
+
+    found = []
+    for root in (argos_packages_dir(), models_dir()):
+        if not root.is_dir():
+            continue
+        for child in sorted(root.iterdir()):
+            if child.is_dir() and not child.name.startswith("."):
+                try:
+                    found.append(load_model(child))
+                except ModelError:
+                    continue
+    return found
+
+
+def resolve_model(spec: str | os.PathLike | None) -> ModelInfo:
+    """The model meant by --model: a folder, an .argosmodel file, or an installed name.
+
+    With no spec, ZHEN_MODEL is used, else the installed zh→en model (the Argos package
+    first)."""
+    from .argos import unpack_cached
+
+    spec = spec or os.environ.get("ZHEN_MODEL") or None
+    if spec is None:
+        models = installed_models()
+        if not models:
+            raise ModelError(
+                "no zh→en model installed: run `zhen model install translate-zh_en` "
+                "(needs the network once) or `zhen model install FILE.argosmodel|FOLDER`, "
+                "or pass --model / set ZHEN_MODEL"
+            )
+        return models[0]
+    path = Path(spec)
+    if path.is_dir():
+        return load_model(path)
+    if path.is_file():
+        return load_model(unpack_cached(path), label=path)
+    for info in installed_models():
+        if str(spec) in (info.name, info.path.name):
+            return info
+    if path.suffix == ".argosmodel":
+        raise ModelError(f"--model {spec}: no such file")
+    if os.sep in str(spec):
+        raise ModelError(f"--model {spec}: no such file or folder")
+    raise ModelError(
+        f"--model {spec}: no installed model of that name; see `zhen model list`, "
+        f"or install it with `zhen model install {spec}`"
+    )
+
+
+def install_model(spec: str) -> ModelInfo:
+    """Install an .argosmodel file (offline), a package from the argospm index (online),
+    or a model folder of any kind (copied into `models_dir`, atomically)."""
+    from .argos import install_package
+
+    path = Path(spec)
+    if not path.is_dir():
+        return install_package(spec)
+    info = load_model(path)
+    if info.kind == "argos":
+        from .argos import argos_packages_dir
+
+        root = argos_packages_dir()
+    else:
+        root = models_dir()
+    target = root / path.resolve().name
+    if target.exists():
+        raise ModelError(f"{target}: already installed; remove it first to replace it")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".install-", dir=root))
+        shutil.copytree(path, tmp / "m")
+        os.rename(tmp / "m", target)
+    except OSError as exc:
+        raise ModelError(f"{root}: cannot install the model here ({exc.strerror or exc}); "
+                         "set ZHEN_MODELS_DIR (or ARGOS_PACKAGES_DIR) to a writable folder") \
+            from None
+    finally:
+        if "tmp" in locals():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return load_model(target)
+
+
+def load_engine(info: ModelInfo, options):
+    """The CTranslate2 engine for a model (imports CTranslate2, loads the weights)."""
+    from .engine import CTranslate2Engine
+
+    return CTranslate2Engine(info, options)
+
+
+# -- helpers for the kinds ---------------------------------------------------------------
+
+_SAMPLE = 1 << 20
+
+
+def fingerprint(files: list[Path]) -> str:
+    """sha256 over the files' names and sizes, and the whole of each small file or the
+    first and last MiB of a large one (model.bin): cheap on a 1 GB model, and it changes
+    when the weights, vocabulary or tokenizer change."""
+    digest = hashlib.sha256()
+    for path in files:
+        size = path.stat().st_size
+        digest.update(f"{path.name}\0{size}\0".encode())
+        with open(path, "rb") as fh:
+            if size <= 2 * _SAMPLE:
+                digest.update(fh.read())
+            else:
+                digest.update(fh.read(_SAMPLE))
+                fh.seek(-_SAMPLE, os.SEEK_END)
+                digest.update(fh.read(_SAMPLE))
+    return digest.hexdigest()
+
+
+def read_vocabulary(model_dir: Path) -> tuple[list[str], list[str]]:
+    """(source, target) vocabulary of a CTranslate2 model folder (JSON or text files)."""
+
+    def read(stem: str) -> list[str] | None:
+        for suffix in (".json", ".txt"):
+            path = model_dir / f"{stem}{suffix}"
+            if path.is_file():
+                text = path.read_text(encoding="utf-8")
+                return json.loads(text) if suffix == ".json" else text.splitlines()
+        return None
+
+    shared = read("shared_vocabulary")
+    if shared is not None:
+        return shared, shared
+    source, target = read("source_vocabulary"), read("target_vocabulary")
+    if source is None or target is None:
+        raise ModelError(f"{model_dir}: no vocabulary files (shared_vocabulary.json or "
+                         "source_/target_vocabulary.json): not a complete CTranslate2 model")
+    return source, target
+
+
+def model_config(model_dir: Path) -> dict:
+    """A CTranslate2 model's config.json ({} when absent)."""
+    path = model_dir / "config.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable ({exc}); convert the model again") from None
+
+
+def model_files(model_dir: Path, *tokenizers: Path) -> list[Path]:
+    """The files a fingerprint covers: the CTranslate2 model's and the tokenizers."""
+    return sorted(p for p in model_dir.iterdir() if p.is_file()) + list(tokenizers)
+
+
+def check_spm_language(spm: Path, sample: str, language: str, label) -> None:
+    """Refuse a tokenizer that cannot write `language`: most of `sample`'s characters
+    falling to unknown pieces means the model is for another language pair."""
+    import sentencepiece
+
+    try:
+        processor = sentencepiece.SentencePieceProcessor(model_file=str(spm))
+    except (OSError, RuntimeError) as exc:
+        raise ModelError(f"{label}: {spm.name} is not a SentencePiece model ({exc})") from None
+    # Character by character: SentencePiece folds a run of unknown characters into one
+    # unknown piece, which would hide how much of the text it cannot write.
+    chars = [c for c in sample if c.isalpha()]
+    unknown = sum(1 for c in chars if any(processor.is_unknown(i) for i in processor.encode(c)))
+    if chars and unknown > len(chars) / 2:
+        raise ModelError(f"{label}: its tokenizer {spm.name} does not know {language} "
+                         f"({unknown} of {len(chars)} letters unknown): this model is for "
+                         "another language pair; zhen needs zh→en")

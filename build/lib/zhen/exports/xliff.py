@@ -1,0 +1,45 @@
+"""XLIFF 1.2 files for CAT tools, one per TEI document, with fuzzy human matches.
+
+`zhen import xliff` (edits.import_xliff) brings the translator's targets back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import OutputError
+from ..fuzzy import suggest_translations
+from ..memory import TranslationMemory
+from ..qa import by_sentence, check_documents
+from ..writer import write_atomic
+from ..xliff import render_xliff
+from .common import load_documents
+
+
+def xliff_name(tei_name: str) -> str:
+    """report.tei.xml → report.xlf"""
+    return tei_name.removesuffix(".xml").removesuffix(".tei") + ".xlf"
+
+
+def export_xliff(tei_paths: Iterable[str | Path], out_dir: str | Path,
+                 memory: TranslationMemory | None = None) -> list[Path]:
+    """Write OUT_DIR/<document>.xlf for each TEI file, QA findings as notes; with a memory,
+    sentences without a human translation get the closest human ones (≥ 75%) as alt-trans
+    proposals."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: is a file; XLIFF export writes one .xlf per document "
+                          "into a folder: give a folder with -o")
+    docs = load_documents(tei_paths)
+    findings = by_sentence(check_documents([item.doc for item in docs]))
+    human = memory.human_entries() if memory is not None else []
+    written = []
+    for item in docs:
+        suggestions = suggest_translations(item.doc.sentences(), human)
+        path = out / xliff_name(item.name)
+        mine = {sid: found for (doc_id, sid), found in findings.items()
+                if doc_id == item.doc.id}
+        write_atomic(path, render_xliff(item.doc, item.name, suggestions, mine))
+        written.append(path)
+    return written
