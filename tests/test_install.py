@@ -9,6 +9,7 @@ download is needed; `pip install --no-deps` of the wheel is the install step und
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -24,8 +25,17 @@ ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # A copy of the files git tracks: setuptools writes build/ into the tree it builds.
+    source = tmp_path_factory.mktemp("source")
+    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                              "--exclude-standard"], cwd=REPO, capture_output=True,
+                             check=True).stdout.decode().split("\0")
+    for name in filter(None, tracked):
+        if (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
     res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                          "-w", str(out), str(REPO)], capture_output=True, text=True, timeout=600)
+                          "-w", str(out), str(source)], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     (found,) = out.glob("zhen-*.whl")
     return found

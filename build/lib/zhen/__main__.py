@@ -1,5 +1,0 @@
-"""`python -m zhen`: the zhen command line."""
-
-from .cli import main
-
-main()
