@@ -13,7 +13,6 @@ import difflib
 import hashlib
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -571,28 +570,14 @@ def format_glossary(
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
-    target = Path(path)
+    """Write a glossary file atomically, keeping its permissions (writer.write_atomic)."""
+    from .errors import OutputError
+    from .writer import write_atomic
+
     try:
-        mode = target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise GlossaryError(f"{target}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise GlossaryError(f"{target}: cannot write ({exc.strerror})") from None
+        write_atomic(Path(path), data, keep_mode=True)
+    except OutputError as exc:
+        raise GlossaryError(str(exc)) from None
 
 
 def save_glossary(

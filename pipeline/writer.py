@@ -30,14 +30,15 @@ except ImportError:  # pragma: no cover - not on Linux/macOS: no locks, no clean
 TEMP_SUFFIX = ".tmp"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, fsync it, then rename it over `path`."""
-    with atomic_output(path) as fh:
+def write_atomic(path: Path, data: bytes, keep_mode: bool = False) -> None:
+    """Write `data` to a temporary file beside `path`, fsync it, then rename it over `path`
+    (with keep_mode, keeping the permissions `path` had)."""
+    with atomic_output(path, keep_mode) as fh:
         fh.write(data)
 
 
 @contextmanager
-def atomic_output(path: Path) -> Iterator[BinaryIO]:
+def atomic_output(path: Path, keep_mode: bool = False) -> Iterator[BinaryIO]:
     """A binary file to write `path` through: renamed over `path` only if the block succeeds.
 
     On any exception (including KeyboardInterrupt) the temporary file is removed; an
@@ -45,7 +46,7 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
     """
     path = Path(path)
     with _SignalsHeld() as held:  # no Ctrl-C/SIGTERM between creating the file and the try
-        fh, tmp = _create_temp(path)
+        fh, tmp = _create_temp(path, keep_mode)
         try:
             try:
                 held.release()  # one that came meanwhile is raised here, inside the try
@@ -62,7 +63,7 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
             raise
 
 
-def _create_temp(path: Path) -> tuple[BinaryIO, str]:
+def _create_temp(path: Path, keep_mode: bool = False) -> tuple[BinaryIO, str]:
     """Create and lock `.NAME.XXXXXXXX.tmp` beside `path`, with the umask's permissions."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +72,7 @@ def _create_temp(path: Path) -> tuple[BinaryIO, str]:
                                        dir=path.parent)
             try:
                 if _lock(fd, blocking=True) and _same_file(fd, tmp):
-                    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are not secret
+                    os.fchmod(fd, _mode(path) if keep_mode else 0o666 & ~_umask())
                     return os.fdopen(fd, "wb"), tmp
             except BaseException:
                 os.close(fd)
@@ -203,6 +204,15 @@ def _reason(exc: OSError) -> str:
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
         return "a file is in the way where a folder is needed; choose another folder with -o"
     return exc.strerror or str(exc)
+
+
+def _mode(path: Path) -> int:
+    """The permissions of `path`, or a new file's (mkstemp makes 0600; outputs are not
+    secret)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
 
 
 def output_error(path: Path, exc: OSError) -> OutputError:
