@@ -266,14 +266,10 @@ def generate_corpus(n_docs: int, seed: int = SEED, folder: Path = CORPUS) -> lis
 
 def _zhen_sentences(files: list[str]) -> list[str]:
     """The sentences zhen decodes, as zhen reads and segments them."""
-    from zhen.reader import read_text_file
-    from zhen.segment import segment_paragraphs
+    from zhen.readers import read_texts
+    from zhen.segment import segment_sentences
 
-    out = []
-    for f in files:
-        paragraphs, _ = read_text_file(Path(f))
-        out += [s.zh for p in segment_paragraphs(paragraphs) for s in p.sentences]
-    return out
+    return [s for f in files for text in read_texts(Path(f)) for s in segment_sentences(text)]
 
 
 def _thread_split(threads: int, batch_type: str = BATCH_TYPE) -> tuple[int, int]:

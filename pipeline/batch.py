@@ -38,7 +38,7 @@ from .edits import ExistingOutput, inspect_output
 from .engines import ModelInfo, load_engine, resolve_model
 from .engines.engine import resolve_device, thread_split
 from .errors import ClusterError, InputError, MemoryServerError, OutputError, ZhenError
-from .glossary import Glossary, load_glossary
+from .glossary import load_glossary
 from .memory import HumanTranslation, MemoryBase, memory_context, open_memory, sentence_key
 from .model import (
     Document,
@@ -51,7 +51,7 @@ from .model import (
     TermStatus,
 )
 from .reader import display_name
-from .readers import metadata_fingerprint, open_input, read_document
+from .readers import metadata_fingerprint, open_input
 from .renderings import locate_renderings
 from .segment import segment_sentences
 from .settings import DecodingOptions
@@ -146,32 +146,13 @@ def read_paragraphs(blocks, matcher: TermMatcher) -> Iterator[Paragraph]:
         yield make_paragraph(counts[block.kind], block.text, matcher, block.kind, block.level)
 
 
-def prepare_document(path: Path, matcher: TermMatcher, glossary: Glossary,
-                     fmt: str | None = None) -> Document:
-    """Read, segment and annotate one whole input file (no translation yet)."""
-    blocks, info, source = read_document(Path(path), fmt)
-    if source.dropped_chars:
-        log.warning("%s: dropped %d character(s) that XML 1.0 forbids", path, source.dropped_chars)
-    paras = list(read_paragraphs(blocks, matcher))
-    used = {o.term_id for p in paras for s in p.sentences for o in s.terms}
-    by_id = {t.id: t for t in glossary.terms}
-    return Document(
-        id=Path(path).stem,
-        title=document_title(info, Path(path)),
-        source=source,
-        paragraphs=paras,
-        terms={tid: by_id[tid] for tid in sorted(used)},
-        info=info,
-    )
-
-
 def document_title(info: DocumentInfo, path: Path) -> str:
     """The document's title: its metadata's, else the file's stem."""
     return info.title or display_name(Path(path).stem)
 
 
 @dataclass(eq=False)
-class _Job:
+class _FileJob:
     """One input file on its way through: read as a stream, its TEI spooled paragraph by
     paragraph, written when its last paragraph is translated."""
 
@@ -492,9 +473,9 @@ class BatchTranslator:
         prepare_output_folder(out_dir)
         disable = None if show_progress is None else not show_progress  # None: only on a TTY
         bar = tqdm(total=0, unit="sent", desc="translating", disable=disable, leave=False)
-        window: list[tuple[_Job, Paragraph]] = []
+        window: list[tuple[_FileJob, Paragraph]] = []
         pending = 0  # sentences in the window
-        jobs: list[_Job] = []  # read, not yet written
+        jobs: list[_FileJob] = []  # read, not yet written
         try:
             for path in paths:
                 result = FileResult(Path(path))
@@ -504,7 +485,7 @@ class BatchTranslator:
                         self._flush(window, jobs, report, bar, keep_going)
                     self._fail(result, refused[path], keep_going)
                     continue
-                job = _Job(result, self._target(path, out_dir), TeiWriter(out_dir))
+                job = _FileJob(result, self._target(path, out_dir), TeiWriter(out_dir))
                 if path in existing:
                     job.edits = existing[path].keys()
                 jobs.append(job)
@@ -561,7 +542,7 @@ class BatchTranslator:
             self._fail(report.files[-1], exc, keep_going)
         return list(planned.values())
 
-    def _read(self, job: _Job) -> Iterator[Paragraph]:
+    def _read(self, job: _FileJob) -> Iterator[Paragraph]:
         """The paragraphs of one input, segmented and annotated, read as a stream; sets
         job.source at the end.  Raises ZhenError if the input cannot be read.  The title
         (when the document has one) comes last, as a paragraph of kind "title": translated
@@ -632,7 +613,7 @@ class BatchTranslator:
         for job in [j for j in jobs if j.source is not None and not j.waiting]:
             self._finish(job, jobs, keep_going)
 
-    def _finish(self, job: _Job, jobs, keep_going: bool) -> None:
+    def _finish(self, job: _FileJob, jobs, keep_going: bool) -> None:
         """Write a completely translated file's TEI (atomically) and forget the job.
 
         An old output's human sentence whose Chinese sentence is gone is kept in the
@@ -672,7 +653,7 @@ class BatchTranslator:
         job.result.edits_carried = len(job.edits & job.sources)
 
     @staticmethod
-    def _write_checked(job: _Job, doc: Document) -> dict[str, int]:
+    def _write_checked(job: _FileJob, doc: Document) -> dict[str, int]:
         """Write a job's TEI atomically with its QA findings recorded in it; return the
         findings by severity.  The QA checks need the whole document, which the streamed
         writer never holds: the TEI goes first to an anonymous temporary file (gone if the
@@ -717,7 +698,7 @@ class BatchTranslator:
         return counts
 
     @staticmethod
-    def _drop(job: _Job, jobs: list[_Job], close: bool = True) -> None:
+    def _drop(job: _FileJob, jobs: list[_FileJob], close: bool = True) -> None:
         if job in jobs:
             jobs.remove(job)
         if close:

@@ -30,8 +30,6 @@ import re
 from collections.abc import Iterator
 from itertools import pairwise
 
-from .model import Paragraph, Sentence
-
 _CJK_TERMINALS = "。！？；…｡‼⁇⁈⁉"
 _ASCII_TERMINALS = ".!?;"
 _TERMINALS = _CJK_TERMINALS + _ASCII_TERMINALS
@@ -69,23 +67,6 @@ def segment_sentences(paragraph: str) -> list[str]:
         return []
     cuts = [0, *_boundaries(paragraph), len(paragraph)]
     return _merge_fragments([paragraph[a:b] for a, b in pairwise(cuts)])
-
-
-def segment_paragraphs(paragraphs: list[str]) -> list[Paragraph]:
-    """Build the data model: paragraphs "p1", "p2"… with sentences "p1.s1", "p1.s2"…
-
-    Raise ValueError for a blank paragraph (the reader never yields one).
-    """
-    result = []
-    for p_no, text in enumerate(paragraphs, start=1):
-        if not text.strip():
-            raise ValueError(f"paragraph {p_no} is blank")
-        sentences = [
-            Sentence(id=f"p{p_no}.s{s_no}", zh=zh)
-            for s_no, zh in enumerate(segment_sentences(text), start=1)
-        ]
-        result.append(Paragraph(id=f"p{p_no}", sentences=sentences))
-    return result
 
 
 def _boundaries(text: str) -> Iterator[int]:

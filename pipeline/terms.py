@@ -14,10 +14,10 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .model import Document, Paragraph, Term, TermMatch
+from .model import Term, TermMatch
 
 if TYPE_CHECKING:
     from .glossary import Glossary
@@ -194,29 +194,3 @@ def match_terms(matcher: TermMatcher, text: str) -> list[TermMatch]:
             chosen.append((i, j, tid))
     chosen.sort()
     return [TermMatch(term_id=tid, start=i, end=j) for i, j, tid in chosen]
-
-
-def annotate_paragraphs(paragraphs: Iterable[Paragraph], matcher: TermMatcher) -> list[Paragraph]:
-    """Copies of `paragraphs` whose sentences carry their term matches (replacing old ones)."""
-    return [
-        replace(p, sentences=[replace(s, terms=match_terms(matcher, s.zh)) for s in p.sentences])
-        for p in paragraphs
-    ]
-
-
-def annotate_document(
-    doc_or_paragraphs: Document | Iterable[Paragraph], matcher: TermMatcher
-) -> Document | list[Paragraph]:
-    """Fill `Sentence.terms` of every sentence; the input is left untouched.
-
-    For a Document the copy's `terms` also maps every matched id to its glossary entry.
-    """
-    if not isinstance(doc_or_paragraphs, Document):
-        return annotate_paragraphs(doc_or_paragraphs, matcher)
-    paragraphs = annotate_paragraphs(doc_or_paragraphs.paragraphs, matcher)
-    used = sorted({m.term_id for p in paragraphs for s in p.sentences for m in s.terms})
-    return replace(
-        doc_or_paragraphs,
-        paragraphs=paragraphs,
-        terms={**doc_or_paragraphs.terms, **{tid: matcher.terms[tid] for tid in used}},
-    )

@@ -31,7 +31,7 @@ MAX_SOURCE_PIECES = 250  # longer sentences are translated clause by clause
 
 
 @dataclass
-class _Job:
+class _Enforcing:
     """One sentence's state during enforcement."""
 
     sentence: Sentence
@@ -111,7 +111,7 @@ class Translator:
     ) -> None:
         jobs = []
         for s in sentences:
-            jobs.append(_Job(s, self.engine.pieces(s.zh)))
+            jobs.append(_Enforcing(s, self.engine.pieces(s.zh)))
         n = max(1, self.options.num_hypotheses)
         first_pass = self.engine.decode([j.source for j in jobs], None, n, True)
         for job, hyps in zip(jobs, first_pass):
@@ -150,7 +150,7 @@ class Translator:
         if pending:
             done([j.sentence for j in pending])
 
-    def _forced_prefix(self, job: _Job, occ: TermMatch, terms: dict[str, Term]) -> list[str] | None:
+    def _forced_prefix(self, job: _Enforcing, occ: TermMatch, terms: dict[str, Term]) -> list[str] | None:
         """Best hypothesis up to where `occ` belongs, then its rendering; None if not needed.
 
         Adds the rendering's pieces to the job's length allowance.

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from zhen.segment import segment_paragraphs, segment_sentences
+from zhen.glossary import load_glossary
+from zhen.segment import segment_sentences
+
+GLOSSARY = Path(__file__).resolve().parent.parent / "glossary" / "terms.tsv"
 
 
 def seg(text: str) -> list[str]:
@@ -228,10 +233,13 @@ def test_n_sentences_each_ending_in_full_stop_give_n(sentences):
     assert segment_sentences(paragraph) == [s + "。" for s in sentences]
 
 
-def test_segment_paragraphs_builds_the_model():
-    paragraphs = segment_paragraphs(
-        ["日本防卫政策", "第一句。第二句！", "He left. Then it rained."]
-    )
+def test_paragraphs_build_the_model():
+    from zhen.batch import make_paragraph
+    from zhen.terms import TermMatcher
+
+    matcher = TermMatcher.from_glossary(load_glossary(GLOSSARY))
+    paragraphs = [make_paragraph(n, text, matcher) for n, text in
+                  enumerate(["日本防卫政策", "第一句。第二句！", "He left. Then it rained."], 1)]
     assert [p.id for p in paragraphs] == ["p1", "p2", "p3"]
     assert [[s.id for s in p.sentences] for p in paragraphs] == [
         ["p1.s1"],
@@ -242,9 +250,3 @@ def test_segment_paragraphs_builds_the_model():
     assert paragraphs[2].zh == "He left. Then it rained."
     for sentence in (s for p in paragraphs for s in p.sentences):
         assert sentence.en is None
-        assert sentence.terms == []
-
-
-def test_segment_paragraphs_refuses_a_blank_paragraph():
-    with pytest.raises(ValueError, match="paragraph 2 is blank"):
-        segment_paragraphs(["第一段。", " \u3000 "])

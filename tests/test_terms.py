@@ -8,10 +8,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from zhen.glossary import load_glossary
-from zhen.model import Document, Paragraph, Sentence, SourceInfo, Term, TermKind
+from zhen.model import Term, TermKind
 from zhen.terms import (
     TermMatcher,
-    annotate_document,
     build_matcher,
     convert,
     find_all,
@@ -123,35 +122,21 @@ def test_normalize_form_folds_script_and_width():
 
 
 def test_matching_is_per_sentence_and_never_crosses_a_boundary():
-    doc = Document(
-        id="d",
-        title="t",
-        source=SourceInfo("d.txt", "0" * 64, "utf-8"),
-        paragraphs=[Paragraph("p1", [Sentence("s1.1", "他谈到印"), Sentence("s1.2", "太战略。")])],
-    )
-    out = annotate_document(doc, MATCHER)
-    assert isinstance(out, Document)
-    assert [s.terms for s in out.sentences()] == [[], []]
+    from zhen.batch import make_paragraph
+
+    paragraph = make_paragraph(1, "他谈到印。太战略很重要。", MATCHER)
+    assert [s.terms for s in paragraph.sentences] == [[], []]
     assert found("他谈到印太战略。") == [("indo-pacific-strategy", "印太战略")]
 
 
-def test_annotate_document_fills_terms_and_leaves_input_alone():
-    sentence = Sentence("s1.1", "美日同盟与新黃金時代")
-    doc = Document(
-        id="d",
-        title="t",
-        source=SourceInfo("d.txt", "0" * 64, "utf-8"),
-        paragraphs=[Paragraph("p1", [sentence])],
-    )
-    out = annotate_document(doc, MATCHER)
-    assert [(m.term_id, m.start, m.end, m.status) for m in out.sentences()[0].terms] == [
+def test_a_paragraph_s_sentences_carry_their_terms():
+    from zhen.batch import make_paragraph
+
+    paragraph = make_paragraph(1, "美日同盟与新黃金時代", MATCHER)
+    assert [(m.term_id, m.start, m.end, m.status) for m in paragraph.sentences[0].terms] == [
         ("us-japan-alliance", 0, 4, None),
         ("new-golden-age", 5, 10, None),
     ]
-    assert sorted(out.terms) == ["new-golden-age", "us-japan-alliance"]
-    assert sentence.terms == []  # the input is not mutated
-    paragraphs = annotate_document([Paragraph("p1", [sentence])], MATCHER)
-    assert paragraphs[0].sentences[0].terms == out.sentences()[0].terms
 
 
 def test_find_all_reports_overlapping_occurrences():
