@@ -173,10 +173,15 @@ def apply_edits(
     if memory is not None:
         result.memory = memory.store_human([*edited, *stored])
     if result.changed or existing.edited:
-        write_atomic(Path(path), tei_bytes(doc))
-        from .qa import annotate_tei
+        from lxml import etree
 
-        annotate_tei(Path(path), corpus)  # the QA findings of the new English
+        from .qa import annotate_tree
+
+        # the QA findings of the new English, recorded before the one write
+        parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
+        tree = etree.ElementTree(etree.fromstring(tei_bytes(doc), parser))
+        annotate_tree(tree, Path(path).name, corpus)
+        write_atomic(Path(path), etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
     return result
 
 

@@ -732,11 +732,12 @@ def _read_origin(sentence: Sentence, es: etree._Element, doc: Document) -> None:
     n = es.get("n") or ""
     sentence.written_digest = n.removeprefix(DIGEST_PREFIX) if n.startswith(DIGEST_PREFIX) else ""
     resp = (es.get("resp") or "").removeprefix("#")
-    if (resp.startswith(HUMAN_RESP) or is_edited(sentence)) and (sentence.en or "").strip():
+    edited = is_edited(sentence)
+    if (resp.startswith(HUMAN_RESP) or edited) and (sentence.en or "").strip():
         sentence.origin = Origin.HUMAN
         # an edit made in the file since is nobody's known to zhen
         names = {human_resp_id(n): n for n in doc.provenance.translators}
-        sentence.translator = "" if is_edited(sentence) else names.get(resp, "")
+        sentence.translator = "" if edited else names.get(resp, "")
         locate_renderings(sentence, doc.terms, TermStatus.EDITED)
 
 

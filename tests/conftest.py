@@ -41,6 +41,18 @@ def tiny_model(tmp_path_factory) -> Path:
     return build_synthetic_package(tmp_path_factory.mktemp("model") / "tiny.argosmodel", "tiny")
 
 
+@pytest.fixture(scope="session")
+def package_dir(tiny_model, tmp_path_factory) -> Path:
+    """The tiny package unpacked once (for in-process use and for corrupting copies)."""
+    import zipfile
+
+    dest = tmp_path_factory.mktemp("package")
+    with zipfile.ZipFile(tiny_model) as archive:
+        archive.extractall(dest)
+    (inner,) = dest.iterdir()
+    return inner
+
+
 @pytest.fixture
 def zhen_env(tmp_path) -> dict[str, str]:
     """Environment for a `zhen` subprocess: cache, memory and Argos folders inside tmp_path."""

@@ -61,18 +61,6 @@ def memory_rows(zhen: Zhen) -> int:
 
 
 @pytest.fixture(scope="module")
-def model_dir(tiny_model, tmp_path_factory) -> Path:
-    """The tiny package unpacked, for in-process use."""
-    import zipfile
-
-    dest = tmp_path_factory.mktemp("package")
-    with zipfile.ZipFile(tiny_model) as archive:
-        archive.extractall(dest)
-    (inner,) = dest.iterdir()
-    return inner
-
-
-@pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     """50 generated documents, and 60 others for a second run."""
     root = tmp_path_factory.mktemp("corpus")
@@ -205,7 +193,7 @@ class HeldDecoder(LocalDecoder):
                 super().decode(chunk, terms, finished)
 
 
-def test_windows_in_flight_give_the_same_outputs(tmp_path, model_dir, monkeypatch):
+def test_windows_in_flight_give_the_same_outputs(tmp_path, package_dir, monkeypatch):
     """With windows decoded out of order while later ones are read, and sentences of a
     later window waiting for a twin still being decoded, every output, the memory note
     included, is the single-process one."""
@@ -220,7 +208,7 @@ def test_windows_in_flight_give_the_same_outputs(tmp_path, model_dir, monkeypatc
     results = {}
     for name in ("here", "held"):
         memory = TranslationMemory(tmp_path / f"{name}.sqlite3")
-        batch = BatchTranslator(GLOSSARY, str(model_dir), options, memory)
+        batch = BatchTranslator(GLOSSARY, str(package_dir), options, memory)
         if name == "held":
             batch.decoder = HeldDecoder(batch)
         report = batch.run(inputs, tmp_path / name)
@@ -246,7 +234,7 @@ def test_cluster_addresses():
             parse_address(bad)
 
 
-def test_a_worker_without_the_model_says_so_in_one_line(model_dir, tmp_path):
+def test_a_worker_without_the_model_says_so_in_one_line(package_dir, tmp_path):
     """The plugin's own check, in-process: which worker, which path."""
     import asyncio
     from dataclasses import replace
@@ -254,7 +242,7 @@ def test_a_worker_without_the_model_says_so_in_one_line(model_dir, tmp_path):
     from zhen.cluster import ModelPlugin
     from zhen.engines import load_model
 
-    info = load_model(model_dir)
+    info = load_model(package_dir)
     gone = replace(info, model_dir=tmp_path / "elsewhere" / "model")
     worker = type("W", (), {"address": "tcp://10.0.0.7:4000",
                             "state": type("S", (), {"nthreads": 1})()})()
@@ -292,7 +280,7 @@ def test_local_cluster_gives_the_single_process_outputs(corpus, reference, tiny_
     assert time.monotonic() - started < 60
 
 
-def test_local_workers_listen_on_localhost_only_without_the_malloc_trap(model_dir):
+def test_local_workers_listen_on_localhost_only_without_the_malloc_trap(package_dir):
     """Everything `local:N` starts (scheduler, nannies, workers, their HTTP servers) binds
     127.0.0.1, and its workers run without Dask's MALLOC_TRIM_THRESHOLD_."""
     pytest.importorskip("distributed", reason="Dask is not installed")
@@ -302,7 +290,7 @@ def test_local_workers_listen_on_localhost_only_without_the_malloc_trap(model_di
     from zhen.engines.engine import resolve_device
 
     options = resolve_device(DecodingOptions(threads=1))
-    decoder = ClusterDecoder("local:2", load_model(model_dir), options, "cpu")
+    decoder = ClusterDecoder("local:2", load_model(package_dir), options, "cpu")
     try:
         decoder.start()
         me = psutil.Process()

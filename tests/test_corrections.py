@@ -20,14 +20,7 @@ from zhen.memory import TranslationMemory
 from zhen.tei import TEI_NS, XML_ID, read_tei
 
 NS = {"t": TEI_NS}
-ARTICLE = """\
-沿海城市的防灾新思路
-台风季节来临之前，沿海城市普遍加强了堤坝巡查。
-专家指出，印太地区的气候风险正在上升，城市规划必须把韧性放在首位。
-今年的预算中，防灾投入增加到三百亿元，比去年多出百分之十二。
-一些城市开始试点海绵城市建设，让雨水就地消纳。
-居民也被要求准备应急包，并熟悉最近的避难场所。
-"""
+ARTICLE = (REPO / "tests" / "data" / "coast-article.txt").read_text(encoding="utf-8")
 SUMMARY = re.compile(
     r"(?P<sentences>\d+) sentences, (?P<human>\d+) from human translations, "
     r"(?P<memory>\d+) from memory, (?P<decoded>\d+) decoded"

@@ -173,6 +173,7 @@ def install_model(spec: str) -> ModelInfo:
     target = root / path.resolve().name
     if target.exists():
         raise ModelError(f"{target}: already installed; remove it first to replace it")
+    tmp = None
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".install-", dir=root))
@@ -183,7 +184,7 @@ def install_model(spec: str) -> ModelInfo:
                          "set ZHEN_MODELS_DIR (or ARGOS_PACKAGES_DIR) to a writable folder") \
             from None
     finally:
-        if "tmp" in locals():
+        if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     return load_model(target)
 
@@ -237,6 +238,34 @@ def read_vocabulary(model_dir: Path) -> tuple[list[str], list[str]]:
         raise ModelError(f"{model_dir}: no vocabulary files (shared_vocabulary.json or "
                          "source_/target_vocabulary.json): not a complete CTranslate2 model")
     return source, target
+
+
+def converted_model(kind: str, path: Path, where, conventions: Conventions) -> ModelInfo:
+    """The ModelInfo of a CTranslate2 conversion folder (opus-mt, nllb): name, version and
+    synthetic flag from its optional zhen-model.json, else the folder's name."""
+    path = Path(path)
+    meta = zhen_metadata(path, where)
+    return ModelInfo(
+        kind=kind, path=path,
+        name=str(meta.get("name") or path.resolve().name),
+        version=str(meta.get("version") or "0"),
+        synthetic=bool(meta.get("synthetic", False)),
+        model_dir=path,
+        conventions=conventions,
+        fingerprint=fingerprint(model_files(path)),
+    )
+
+
+def zhen_metadata(path: Path, where) -> dict:
+    """zhen-model.json of a model folder ({} when absent)."""
+    meta = path / "zhen-model.json"
+    if not meta.is_file():
+        return {}
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{where}: unreadable zhen-model.json ({exc})") from None
+    return data if isinstance(data, dict) else {}
 
 
 def model_config(model_dir: Path) -> dict:

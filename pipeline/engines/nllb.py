@@ -14,8 +14,7 @@ import os
 from pathlib import Path
 
 from ..errors import ModelError
-from . import Conventions, ModelInfo, fingerprint, model_files, read_vocabulary
-from .opus_mt import zhen_metadata
+from . import Conventions, ModelInfo, converted_model, read_vocabulary
 
 SPM_NAME = "sentencepiece.bpe.model"
 # (source language token, target language token) of each family
@@ -42,17 +41,9 @@ class NllbKind:
                 "cannot translate Chinese into English"
             )
         source_lang, target_lang = FAMILIES[family]
-        meta = zhen_metadata(path, where)
-        return ModelInfo(
-            kind=self.name, path=path,
-            name=str(meta.get("name") or path.resolve().name),
-            version=str(meta.get("version") or "0"),
-            synthetic=bool(meta.get("synthetic", False)),
-            model_dir=path,
-            conventions=Conventions(spm, spm, source_prefix=(source_lang,),
-                                    source_suffix=("</s>",), target_prefix=(target_lang,)),
-            fingerprint=fingerprint(model_files(path)),
-        )
+        return converted_model(self.name, path, where, Conventions(
+            spm, spm, source_prefix=(source_lang,), source_suffix=("</s>",),
+            target_prefix=(target_lang,)))
 
 
 KIND = NllbKind()

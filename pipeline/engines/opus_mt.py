@@ -12,7 +12,6 @@ name, version and `"synthetic": true` (zhen's synthetic models).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -21,26 +20,13 @@ from . import (
     Conventions,
     ModelInfo,
     check_spm_language,
-    fingerprint,
+    converted_model,
     model_config,
-    model_files,
     read_vocabulary,
 )
 
 ZH_SAMPLE = "中华人民共和国外交部发言人今天表示，双方将加强经济合作。"
 EN_SAMPLE = "The foreign ministry spokesperson said that both sides will strengthen trade."
-
-
-def zhen_metadata(path: Path, where) -> dict:
-    """zhen-model.json of a model folder ({} when absent)."""
-    meta = path / "zhen-model.json"
-    if not meta.is_file():
-        return {}
-    try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{where}: unreadable zhen-model.json ({exc})") from None
-    return data if isinstance(data, dict) else {}
 
 
 class OpusMtKind:
@@ -64,18 +50,10 @@ class OpusMtKind:
             raise ModelError(f"{where}: the vocabulary has no </s>: not a Marian model")
         check_spm_language(source, ZH_SAMPLE, "Chinese", where)
         check_spm_language(target, EN_SAMPLE, "English", where)
-        meta = zhen_metadata(path, where)
         # Marian's end of sentence: given by zhen unless CTranslate2 adds it (config).
         suffix = () if config.get("add_source_eos") else ("</s>",)
-        return ModelInfo(
-            kind=self.name, path=path,
-            name=str(meta.get("name") or path.resolve().name),
-            version=str(meta.get("version") or "0"),
-            synthetic=bool(meta.get("synthetic", False)),
-            model_dir=path,
-            conventions=Conventions(source, target, source_suffix=suffix),
-            fingerprint=fingerprint(model_files(path)),
-        )
+        return converted_model(self.name, path, where,
+                               Conventions(source, target, source_suffix=suffix))
 
 
 KIND = OpusMtKind()

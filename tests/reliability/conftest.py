@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,16 +76,6 @@ class Zhen:
 def zhen(tmp_path, tiny_model) -> Zhen:
     """`zhen` with a fresh cache and translation memory under tmp_path/state."""
     return Zhen(tmp_path / "state", tiny_model)
-
-
-@pytest.fixture(scope="session")
-def package_dir(tiny_model, tmp_path_factory) -> Path:
-    """The tiny package unpacked once (for in-process use and for corrupting copies)."""
-    dest = tmp_path_factory.mktemp("package")
-    with zipfile.ZipFile(tiny_model) as archive:
-        archive.extractall(dest)
-    (inner,) = dest.iterdir()
-    return inner
 
 
 @pytest.fixture(scope="session")
