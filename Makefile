@@ -71,7 +71,7 @@ setup:
 	$(VENV)/bin/zhen schema fetch
 	@$(MAKE) --no-print-directory browser
 	@$(MAKE) --no-print-directory postgres
-	@$(VENV)/bin/python -m zhen.setup_model
+	@$(VENV)/bin/python -m zhen.engines.setup_model
 
 # The reading view's test drives Debian's headless Chromium (skipped where it is absent);
 # a CJK font makes its screenshots show the Chinese.

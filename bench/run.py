@@ -175,7 +175,7 @@ def fail(run: Run, what: str) -> None:
 def ensure_model() -> Path:
     if not MODEL.is_file():
         log("building the synthetic base model (6+6 layers, d512, 32k vocabulary)")
-        from zhen.synth import build_synthetic_package
+        from zhen.engines.synth import build_synthetic_package
 
         build_synthetic_package(MODEL, size="base", seed=0)
     return MODEL
@@ -198,7 +198,7 @@ def _balanced(text: str) -> bool:
 
 
 def source_sentences() -> list[str]:
-    from zhen.reader import read_text_file
+    from zhen.readers.text import read_text_file
     from zhen.segment import segment_sentences
 
     found = []
@@ -451,8 +451,8 @@ def decoder_calls_of(row: Row) -> int:
 
 def changed_matches(before: Path, after: Path, sentences: set[str]) -> int:
     """How many of `sentences` match other glossary entries (or spans) under `after`."""
-    from zhen.glossary import load_glossary
-    from zhen.terms import TermMatcher, match_terms
+    from zhen.terminology.glossary import load_glossary
+    from zhen.terminology.matcher import TermMatcher, match_terms
 
     old, new = (TermMatcher.from_glossary(load_glossary(p)) for p in (before, after))
 
@@ -653,7 +653,7 @@ def main() -> None:
     linear: list[tuple[int, float, float]] = []  # (characters, seconds excl. fixed, RSS MB)
     if not args.no_linear:
         if not TINY.is_file():
-            from zhen.synth import build_synthetic_package
+            from zhen.engines.synth import build_synthetic_package
 
             build_synthetic_package(TINY, size="tiny", seed=0)
         tiny_fixed = fixed_cost(TINY)

@@ -1,5 +1,5 @@
 """`python -m zhen`: the zhen command line."""
 
-from .cli import main
+from zhen.cli import main
 
 main()

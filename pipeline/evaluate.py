@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import InputError
+from zhen.errors import InputError
 
 
 @dataclass
@@ -54,7 +54,7 @@ def read_test_set(source: Path | None, reference: Path | None,
                   tmx: Path | None) -> tuple[list[str], list[str]]:
     """(Chinese sentences, English references): two line-aligned files, or a TMX."""
     if tmx is not None:
-        from .tmx import read_tmx
+        from zhen.formats.tmx import read_tmx
 
         units, _ = read_tmx(Path(tmx))
         if not units:
@@ -92,10 +92,10 @@ def corpus_scores(hypotheses: list[str], references: list[str]) -> dict:
 
 def _translate_in_child(args: dict) -> dict:
     """Run in a fresh process: translate the sentences with one model; report figures."""
-    from .batch import BatchTranslator
-    from .model import Sentence
-    from .renderings import allocate_renderings
-    from .terms import match_terms
+    from zhen.batch import BatchTranslator
+    from zhen.document import Sentence
+    from zhen.terminology.matcher import match_terms
+    from zhen.terminology.renderings import allocate_renderings
 
     batch = BatchTranslator(Path(args["glossary"]), args["model"], args["options"])
     sentences = [Sentence(id=f"s{n}", zh=zh, terms=match_terms(batch.matcher, zh))
@@ -166,8 +166,8 @@ def format_table(results: list[EvalResult]) -> str:
 
 def write_hypotheses(results: list[EvalResult], out_dir: Path) -> list[Path]:
     """OUT_DIR/<model>.en: each model's English, one line per test sentence."""
-    from .exports.common import one_line
-    from .writer import write_atomic
+    from zhen.exports.common import one_line
+    from zhen.writer import write_atomic
 
     written = []
     for r in results:

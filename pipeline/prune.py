@@ -13,9 +13,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, OutputError, TeiError, ZhenError
-from .reader import display_name
-from .tei import read_tei_header
+from zhen.errors import InputError, OutputError, TeiError, ZhenError
+from zhen.readers.text import display_name
+from zhen.tei.read import read_tei_header
 
 
 @dataclass
@@ -52,7 +52,7 @@ def remove_outputs(paths: list[Path], memory) -> int:
     """Remove the TEI files `paths` after saving their human translations in `memory` (a
     TranslationMemory); if saving fails, raise OutputError and remove nothing.  Returns how
     many human translations were saved (added, updated or already there)."""
-    from .memory_io import import_translations
+    from zhen.memory.transfer import import_translations
 
     if not paths:
         return 0

@@ -30,6 +30,8 @@ import re
 from collections.abc import Iterator
 from itertools import pairwise
 
+from zhen.han import HAN_RANGES
+
 _CJK_TERMINALS = "。！？；…｡‼⁇⁈⁉"
 _ASCII_TERMINALS = ".!?;"
 _TERMINALS = _CJK_TERMINALS + _ASCII_TERMINALS
@@ -40,9 +42,7 @@ _CONTINUATION = "，、：,:"  # punctuation that cannot start a sentence
 
 _TERMINAL_RUN = re.compile(f"[{re.escape(_TERMINALS)}]+")
 _SPACE = re.compile(r"\s*")
-_CJK_START = re.compile(
-    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff“‘「『（《〈【〔]"
-)
+_CJK_START = re.compile(f"[{HAN_RANGES}“‘「『（《〈【〔]")
 _EN_START = re.compile(r"""["'(\[“‘]*([^\W\d_])""")
 _DOTTED = re.compile(r"[a-z]{1,2}(?:\.[a-z]{1,2})+")  # u.s, e.g, a.m, ph.d
 

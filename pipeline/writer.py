@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import OutputError
+from zhen.errors import OutputError
 
 try:
     import fcntl

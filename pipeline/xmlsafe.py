@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ZhenError
+from zhen.errors import ZhenError
 
 if TYPE_CHECKING:  # lxml is imported when a file is parsed, not when zhen starts
     from lxml import etree

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from zhen.schema import fetch_tei_schema, find_java, find_jing_jar
-from zhen.validate import validate_files
+from zhen.tei.schema import fetch_tei_schema, find_java, find_jing_jar
+from zhen.tei.validate import validate_files
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny synthetic .argosmodel (random weights), built once per test session."""
-    from zhen.synth import build_synthetic_package
+    from zhen.engines.synth import build_synthetic_package
 
     return build_synthetic_package(tmp_path_factory.mktemp("model") / "tiny.argosmodel", "tiny")
 
@@ -58,7 +58,7 @@ def zhen_env(tmp_path) -> dict[str, str]:
     """Environment for a `zhen` subprocess: cache, memory and Argos folders inside tmp_path."""
     import os
 
-    from zhen.schema import schema_cache_dir
+    from zhen.tei.schema import schema_cache_dir
 
     env = dict(os.environ)
     env.update(

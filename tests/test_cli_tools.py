@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from conftest import REPO, run_zhen
-from zhen.tei import read_tei
+from zhen.tei.read import read_tei
 
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
 
@@ -27,7 +27,7 @@ def corpus(tmp_path_factory, tiny_model):
     """Two articles translated with the tiny model (the unseen one and a sample)."""
     import os
 
-    from zhen.schema import schema_cache_dir
+    from zhen.tei.schema import schema_cache_dir
 
     tmp = tmp_path_factory.mktemp("corpus")
     env = dict(os.environ, ZHEN_CACHE_DIR=str(tmp / "cache"), ZHEN_MEMORY=str(tmp / "tm.db"),
@@ -169,7 +169,7 @@ def test_cache_stats_and_clear(corpus):
 
 
 def test_translate_option_defaults_are_the_library_defaults():
-    from zhen.cli import translate
+    from zhen.cli.translate import translate
     from zhen.settings import DecodingOptions
 
     cli_defaults = {p.name: p.default for p in translate.params}

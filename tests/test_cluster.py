@@ -1,4 +1,4 @@
-"""`zhen translate --cluster`: decoding on a Dask cluster (pipeline/cluster.py).
+"""`zhen translate --cluster`: decoding on a Dask cluster (pipeline/engines/cluster.py).
 
 Real parts only, all on 127.0.0.1: a LocalCluster of worker processes (`local:2`), and a
 scheduler and workers started with the `dask scheduler` / `dask worker` commands as a user
@@ -222,7 +222,7 @@ def test_windows_in_flight_give_the_same_outputs(tmp_path, package_dir, monkeypa
 
 
 def test_cluster_addresses():
-    from zhen.cluster import parse_address
+    from zhen.engines.cluster import parse_address
     from zhen.errors import ZhenError
 
     assert parse_address("tcp://10.0.0.5:8786") == ("tcp://10.0.0.5:8786", 0)
@@ -239,8 +239,8 @@ def test_a_worker_without_the_model_says_so_in_one_line(package_dir, tmp_path):
     import asyncio
     from dataclasses import replace
 
-    from zhen.cluster import ModelPlugin
     from zhen.engines import load_model
+    from zhen.engines.cluster import ModelPlugin
 
     info = load_model(package_dir)
     gone = replace(info, model_dir=tmp_path / "elsewhere" / "model")
@@ -285,8 +285,8 @@ def test_local_workers_listen_on_localhost_only_without_the_malloc_trap(package_
     127.0.0.1, and its workers run without Dask's MALLOC_TRIM_THRESHOLD_."""
     pytest.importorskip("distributed", reason="Dask is not installed")
     import psutil
-    from zhen.cluster import ClusterDecoder
     from zhen.engines import load_model
+    from zhen.engines.cluster import ClusterDecoder
     from zhen.engines.engine import resolve_device
 
     options = resolve_device(DecodingOptions(threads=1))

@@ -17,7 +17,8 @@ import pytest
 from conftest import REPO, run_zhen
 from lxml import etree
 from zhen.memory import TranslationMemory
-from zhen.tei import TEI_NS, XML_ID, read_tei
+from zhen.tei.names import TEI_NS, XML_ID
+from zhen.tei.read import read_tei
 
 NS = {"t": TEI_NS}
 ARTICLE = (REPO / "tests" / "data" / "coast-article.txt").read_text(encoding="utf-8")

@@ -13,8 +13,9 @@ from lxml import etree
 from test_make import make, summary
 from test_readers import ARTICLE, BAD_INPUTS, DATA, TITLE, URL, make_docx
 from zhen.exports import build_corpus, export_tmx, export_vrt
-from zhen.tei import TEI_NS, read_tei
-from zhen.view import render_html
+from zhen.tei.names import TEI_NS
+from zhen.tei.read import read_tei
+from zhen.ui.view import render_html
 
 NS = {"t": TEI_NS}
 

@@ -14,11 +14,12 @@ import sys
 import pytest
 from conftest import REPO, run_zhen
 from lxml import etree
-from zhen.glossary import load_glossary
-from zhen.reader import read_text_file
-from zhen.renderings import find_renderings
-from zhen.tei import TEI_NS, read_tei
-from zhen.terms import TermMatcher, match_terms
+from zhen.readers.text import read_text_file
+from zhen.tei.names import TEI_NS
+from zhen.tei.read import read_tei
+from zhen.terminology.glossary import load_glossary
+from zhen.terminology.matcher import TermMatcher, match_terms
+from zhen.terminology.renderings import find_renderings
 
 NS = {"t": TEI_NS}
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from zhen.document import Sentence, Term, TermKind, TermMatch, TermStatus
 from zhen.engines.engine import trim_repetition
-from zhen.model import Sentence, Term, TermKind, TermMatch, TermStatus
-from zhen.renderings import allocate_renderings, find_renderings, locate_renderings
+from zhen.terminology.renderings import allocate_renderings, find_renderings, locate_renderings
 
 TERMS = {
     "indo-pacific": Term("indo-pacific", "印太", "Indo-Pacific"),
@@ -78,7 +78,7 @@ def test_trim_repetition_keeps_prefix_and_is_a_prefix(tokens, protect):
 
 
 def test_split_long_is_lossless_and_bounded():
-    from zhen.translate import split_long
+    from zhen.engines.translator import split_long
 
     text = "，".join(["这是一个相当长的分句" * 3] * 40) + "。" + "无标点长串" * 200
     chunks = split_long(text, list, 100)  # one piece per character

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_zhen
 from lxml import etree
-from zhen.synth import build_synthetic_package
-from zhen.tei import TEI_NS, read_tei
+from zhen.engines.synth import build_synthetic_package
+from zhen.tei.names import TEI_NS
+from zhen.tei.read import read_tei
 
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
 KINDS = ["argos", "opus-mt", "nllb"]

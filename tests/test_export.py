@@ -10,16 +10,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from zhen.errors import OutputError, TeiError
-from zhen.exports import (
-    build_corpus,
-    export_cesalign,
-    export_moses,
-    export_tmx,
-    export_vrt,
-)
-from zhen.exports.common import one_line
-from zhen.model import (
+from zhen.document import (
     Document,
     Paragraph,
     Provenance,
@@ -30,8 +21,19 @@ from zhen.model import (
     TermMatch,
     TermStatus,
 )
+from zhen.errors import OutputError, TeiError
+from zhen.exports import (
+    build_corpus,
+    export_cesalign,
+    export_moses,
+    export_tmx,
+    export_vrt,
+)
+from zhen.exports.common import one_line
 from zhen.settings import DecodingOptions
-from zhen.tei import TEI_NS, XML_ID, XML_LANG, en_id, read_tei, tei_bytes, zh_id
+from zhen.tei.body import tei_bytes
+from zhen.tei.names import TEI_NS, XML_ID, XML_LANG, en_id, zh_id
+from zhen.tei.read import read_tei
 
 NS = {"t": TEI_NS}
 
@@ -428,8 +430,8 @@ def test_corpus_embeds_each_tei_with_unique_ids(tei_files, tmp_path, request):
 def assert_tei_all_valid(path: Path, request: pytest.FixtureRequest) -> None:
     """jing against tei_all; zhen's per-document invariants do not apply to a teiCorpus."""
     request.getfixturevalue("tei_validator")  # skips when java is missing
-    from zhen.schema import fetch_tei_schema
-    from zhen.validate import validate_files
+    from zhen.tei.schema import fetch_tei_schema
+    from zhen.tei.validate import validate_files
 
     problems = [p for p in validate_files([path], rng=fetch_tei_schema())
                 if p.kind != "invariant"]
@@ -471,3 +473,10 @@ def test_importing_the_exports_loads_no_tokenizer():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_export_names_are_the_registry():
+    from zhen.cli.exchange import EXPORT_NAMES
+    from zhen.exports import FORMATS
+
+    assert sorted(EXPORT_NAMES) == sorted(FORMATS)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from zhen.document import Term, TermKind
 from zhen.errors import GlossaryError
-from zhen.glossary import (
+from zhen.terminology.glossary import (
     HEADER,
     LintMessage,
     add_term,
@@ -19,7 +20,6 @@ from zhen.glossary import (
     save_glossary,
     slugify,
 )
-from zhen.model import Term, TermKind
 
 REAL = Path(__file__).resolve().parent.parent / "glossary" / "terms.tsv"
 HEAD = "\t".join(HEADER)

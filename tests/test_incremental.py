@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 from conftest import REPO, run_zhen
-from zhen.glossary import load_glossary
 from zhen.segment import segment_sentences
-from zhen.terms import TermMatcher, match_terms
+from zhen.terminology.glossary import load_glossary
+from zhen.terminology.matcher import TermMatcher, match_terms
 
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
 SUMMARY = re.compile(r"(?P<sentences>\d+) sentences, \d+ from human translations, "

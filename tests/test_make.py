@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from zhen.validate import validate_files
+from zhen.tei.validate import validate_files
 
 
 @pytest.fixture
 def other_model(tmp_path_factory) -> Path:
     """A second synthetic package (another seed): a different model for make to notice."""
-    from zhen.synth import build_synthetic_package
+    from zhen.engines.synth import build_synthetic_package
 
     return build_synthetic_package(tmp_path_factory.mktemp("other") / "other.argosmodel",
                                    "tiny", seed=7)

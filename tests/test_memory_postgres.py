@@ -29,6 +29,7 @@ import psycopg
 import pytest
 from conftest import REPO, run_zhen
 from zhen import memory as memory_module
+from zhen.document import Origin, Sentence, TermMatch, TermStatus
 from zhen.errors import MemorySchemaError, MemoryServerError
 from zhen.memory import (
     SCHEMA_VERSION,
@@ -39,8 +40,7 @@ from zhen.memory import (
     mask_password,
     open_memory,
 )
-from zhen.model import Origin, Sentence, TermMatch, TermStatus
-from zhen.tei import read_tei
+from zhen.tei.read import read_tei
 
 # -- the server ------------------------------------------------------------------------------
 
@@ -334,7 +334,7 @@ def test_a_memory_made_before_schema_versions_is_adopted(tmp_path):
 WRITER = textwrap.dedent("""\
     import sys
     from zhen.memory import HumanTranslation, open_memory
-    from zhen.model import Sentence
+    from zhen.document import Sentence
     location, who, reverse = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
     sources = [f"第{i}句。" for i in range(60)]
     if reverse:

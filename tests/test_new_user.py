@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_zhen
 from test_make import make, summary
+from zhen.document import Term, TermKind
 from zhen.errors import OutputError
 from zhen.exports import export_moses, export_vrt
-from zhen.glossary import add_term, new_id
-from zhen.model import Term, TermKind
-from zhen.validate import validate_files
+from zhen.tei.validate import validate_files
+from zhen.terminology.glossary import add_term, new_id
 
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
 SHORT = REPO / "input" / "us-alliance-burden.txt"
@@ -191,7 +191,7 @@ def test_prune_removes_nothing_when_the_memory_cannot_take_the_translations(
 def teis(tmp_path_factory, tiny_model):
     import os
 
-    from zhen.schema import schema_cache_dir
+    from zhen.tei.schema import schema_cache_dir
 
     tmp = tmp_path_factory.mktemp("teis")
     env = dict(os.environ, ZHEN_CACHE_DIR=str(tmp / "cache"), ZHEN_MEMORY=str(tmp / "tm.db"),

@@ -10,19 +10,16 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_zhen
 from lxml import etree, html
-from zhen.cli import QA_CHECK_IDS
-from zhen.edits import apply_edits
-from zhen.model import Document, Origin, Paragraph, Sentence, SourceInfo
-from zhen.qa import (
-    CHECKS,
-    annotate_tei,
-    check_document,
-    check_documents,
-    compare_numbers,
-    en_numbers,
-    zh_numbers,
-)
-from zhen.tei import TEI_NS, XML_ID, read_tei, tei_bytes
+from zhen.cli.checks import QA_CHECK_IDS
+from zhen.document import Document, Origin, Paragraph, Sentence, SourceInfo
+from zhen.qa.annotate import annotate_tei
+from zhen.qa.checks import CHECKS
+from zhen.qa.numbers import compare_numbers, en_numbers, zh_numbers
+from zhen.qa.run import check_document, check_documents
+from zhen.tei.body import tei_bytes
+from zhen.tei.edits import apply_edits
+from zhen.tei.names import TEI_NS, XML_ID
+from zhen.tei.read import read_tei
 
 FAULTS = REPO / "tests" / "data" / "qa-faults.tei.xml"
 # The planted faults of qa-faults.tei.xml, one per sentence.

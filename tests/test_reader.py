@@ -1,4 +1,4 @@
-"""Tests for zhen.reader: decoding, binary refusal, paragraphs, XML-forbidden chars."""
+"""Tests for zhen.readers.text: decoding, binary refusal, paragraphs, XML-forbidden chars."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from zhen.errors import InputError
-from zhen.reader import (
+from zhen.readers.text import (
     TextStream,
     decode_text,
     read_text_file,

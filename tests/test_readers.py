@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from zhen.errors import InputError
-from zhen.model import (
+from zhen.document import (
     Document,
     DocumentInfo,
     Paragraph,
@@ -21,6 +20,7 @@ from zhen.model import (
     Sentence,
     SourceInfo,
 )
+from zhen.errors import InputError
 from zhen.readers import (
     check_manifests,
     formats,
@@ -31,8 +31,10 @@ from zhen.readers import (
 )
 from zhen.readers.base import Block, heading_rank, nest_headings
 from zhen.readers.metadata import normalise_date
-from zhen.tei import TEI_NS, read_tei, tei_bytes
-from zhen.validate import check_invariants
+from zhen.tei.body import tei_bytes
+from zhen.tei.names import TEI_NS
+from zhen.tei.read import read_tei
+from zhen.tei.validate import check_invariants
 
 DATA = Path(__file__).parent / "data" / "documents"
 NS = {"t": TEI_NS}
@@ -270,7 +272,7 @@ def test_bad_sidecar_refused(tmp_path, sidecar, message):
 
 
 def test_registry_and_format_names_agree_with_the_cli():
-    from zhen.cli import INPUT_FORMATS
+    from zhen.cli.translate import INPUT_FORMATS
 
     assert list(formats()) == INPUT_FORMATS
     assert suffixes() == [".docx", ".htm", ".html", ".markdown", ".md", ".txt"]

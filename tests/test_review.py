@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, run_zhen
+from zhen.document import Document, Paragraph, Sentence, SourceInfo
 from zhen.memory import TranslationMemory
-from zhen.model import Document, Paragraph, Sentence, SourceInfo
-from zhen.tei import read_tei, tei_bytes
+from zhen.tei.body import tei_bytes
+from zhen.tei.read import read_tei
 
 FAULTS = REPO / "tests" / "data" / "qa-faults.tei.xml"
 DOC = "qa-faults.tei.xml"
@@ -63,7 +64,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 @pytest.fixture
 def client(folder, tmp_path):
     from starlette.testclient import TestClient
-    from zhen.review.app import create_app
+    from zhen.ui.review.app import create_app
 
     app = create_app(folder, tmp_path / "memory.sqlite3", "Reviewer", hosts=("testserver",))
     with TestClient(app) as c:
@@ -160,7 +161,7 @@ def test_a_write_without_the_workbench_origin_is_refused(client, folder, headers
 
 
 def test_an_oversized_body_is_refused(client, folder):
-    from zhen.review.app import MAX_BODY
+    from zhen.ui.review.app import MAX_BODY
 
     before = snapshot(folder)
     r = save(client, "p3.s1", "x" * MAX_BODY, version_of(client))

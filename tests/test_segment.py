@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from zhen.glossary import load_glossary
 from zhen.segment import segment_sentences
+from zhen.terminology.glossary import load_glossary
 
 GLOSSARY = Path(__file__).resolve().parent.parent / "glossary" / "terms.tsv"
 
@@ -235,7 +235,7 @@ def test_n_sentences_each_ending_in_full_stop_give_n(sentences):
 
 def test_paragraphs_build_the_model():
     from zhen.batch import make_paragraph
-    from zhen.terms import TermMatcher
+    from zhen.terminology.matcher import TermMatcher
 
     matcher = TermMatcher.from_glossary(load_glossary(GLOSSARY))
     paragraphs = [make_paragraph(n, text, matcher) for n, text in

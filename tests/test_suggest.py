@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from zhen.glossary import load_glossary
-from zhen.model import Term
-from zhen.suggest import Candidate, suggest_terms
+from zhen.document import Term
+from zhen.terminology.glossary import load_glossary
+from zhen.terminology.suggest import Candidate, suggest_terms
 
 ROOT = Path(__file__).resolve().parent.parent
 GLOSSARY = load_glossary(ROOT / "glossary" / "terms.tsv")
@@ -103,7 +103,7 @@ def test_jieba_loads_quietly_and_without_network(tmp_path):
         "    raise RuntimeError('network used')\n"
         "socket.socket.connect = deny\n"
         "socket.create_connection = deny\n"
-        "from zhen.suggest import suggest_terms\n"
+        "from zhen.terminology.suggest import suggest_terms\n"
         "print(len(suggest_terms([('x', '“台湾有事”与集体自卫权，集体自卫权。')], None)))\n"
     )
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # jieba's own cache goes to a fresh folder

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from zhen.errors import ModelError, OutputError
-from zhen.synth import (
+from zhen.engines.synth import (
     DEFAULT_GLOSSARY,
     SPECIALS,
     SYNTH_SIZES,
     build_synthetic_package,
 )
+from zhen.errors import ModelError, OutputError
 
 NAME = "translate-zh_en-synthetic-tiny"
 SENTENCES = [
@@ -192,7 +192,7 @@ def test_same_seed_gives_identical_bytes(tmp_path: Path, archive: Path):
 
 
 def test_failed_write_leaves_no_file(tmp_path: Path, monkeypatch):
-    import zhen.synth as synth
+    import zhen.engines.synth as synth
 
     out = tmp_path / "m.argosmodel"
     out.write_bytes(b"previous")

@@ -9,10 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from zhen.document import Term, TermKind
 from zhen.errors import GlossaryError
-from zhen.glossary import lint_glossary, load_glossary
-from zhen.model import Term, TermKind
-from zhen.tbx import (
+from zhen.formats.tbx import (
     KEEP_NOTE,
     MAX_FIELD,
     TBX_NS,
@@ -23,6 +22,7 @@ from zhen.tbx import (
     write_csv_glossary,
     write_tbx,
 )
+from zhen.terminology.glossary import lint_glossary, load_glossary
 
 DATA = Path(__file__).resolve().parent / "data"
 REAL = Path(__file__).resolve().parent.parent / "glossary" / "terms.tsv"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 from zhen.digests import chinese_digest
-from zhen.model import (
+from zhen.document import (
     Document,
     Paragraph,
     Provenance,
@@ -15,7 +15,9 @@ from zhen.model import (
     TermStatus,
 )
 from zhen.settings import DecodingOptions
-from zhen.tei import TEI_NS, XML_ID, parse_tei, read_tei, read_tei_header, tei_bytes
+from zhen.tei.body import tei_bytes
+from zhen.tei.names import TEI_NS, XML_ID
+from zhen.tei.read import parse_tei, read_tei, read_tei_header
 
 NS = {"t": TEI_NS}
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from zhen.glossary import load_glossary
-from zhen.model import Term, TermKind
-from zhen.terms import (
+from zhen.document import Term, TermKind
+from zhen.terminology.glossary import load_glossary
+from zhen.terminology.matcher import (
     TermMatcher,
     build_matcher,
     convert,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from zhen import tmx as tmx_module
+from zhen.document import Document, Origin, Paragraph, Sentence, SourceInfo
 from zhen.errors import InputError
 from zhen.exports.common import TeiDoc
 from zhen.exports.parallel import render_tmx
-from zhen.model import Document, Origin, Paragraph, Sentence, SourceInfo
-from zhen.tmx import TmxUnit, read_tmx
+from zhen.formats import tmx as tmx_module
+from zhen.formats.tmx import TmxUnit, read_tmx
 
 
 def test_reads_a_memory_written_by_translate_toolkit(tmp_path):

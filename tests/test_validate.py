@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
-from zhen import schema as schema_mod
-from zhen import validate as validate_mod
-from zhen.schema import SchemaError, ensure_tei_schema, fetch_tei_schema
-from zhen.validate import Problem, SchemaSkippedWarning, validate_files
+from zhen.tei import schema as schema_mod
+from zhen.tei import validate as validate_mod
+from zhen.tei.schema import SchemaError, ensure_tei_schema, fetch_tei_schema
+from zhen.tei.validate import Problem, SchemaSkippedWarning, validate_files
 
 GOOD = Path(__file__).parent / "data" / "good.tei.xml"
 GOOD_TEXT = GOOD.read_text(encoding="utf-8")

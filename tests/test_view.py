@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from lxml import html as lhtml
-from zhen.model import (
+from zhen.document import (
     Document,
     Paragraph,
     Provenance,
@@ -25,8 +25,9 @@ from zhen.model import (
     TermStatus,
 )
 from zhen.settings import DecodingOptions
-from zhen.tei import SYNTHETIC_WARNING, tei_bytes
-from zhen.view import (
+from zhen.tei.body import tei_bytes
+from zhen.tei.names import SYNTHETIC_WARNING
+from zhen.ui.view import (
     BANNER_COLOUR,
     STATUS_COLOURS,
     mark_spans,

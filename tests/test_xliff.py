@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from zhen import xliff as xliff_module
-from zhen.errors import InputError
-from zhen.model import (
+from zhen.document import (
     Document,
     Origin,
     Paragraph,
@@ -19,7 +17,9 @@ from zhen.model import (
     TermMatch,
     TermStatus,
 )
-from zhen.xliff import (
+from zhen.errors import InputError
+from zhen.formats import xliff as xliff_module
+from zhen.formats.xliff import (
     XLIFF_NS,
     Suggestion,
     XliffFile,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import ModelError
+from zhen.errors import ModelError
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class ModelKind(Protocol):
 
 def model_kinds() -> dict[str, ModelKind]:
     """The kinds, in the order folders are tried."""
-    from . import argos, nllb, opus_mt
+    from zhen.engines import argos, nllb, opus_mt
 
     return {k.name: k for k in (argos.KIND, opus_mt.KIND, nllb.KIND)}
 
@@ -105,7 +105,7 @@ def load_model(path: str | os.PathLike, label: str | os.PathLike | None = None) 
 
 def installed_models() -> list[ModelInfo]:
     """Every loadable zh→en model installed: Argos packages, then zhen's models folder."""
-    from .argos import argos_packages_dir
+    from zhen.engines.argos import argos_packages_dir
 
     found = []
     for root in (argos_packages_dir(), models_dir()):
@@ -125,7 +125,7 @@ def resolve_model(spec: str | os.PathLike | None) -> ModelInfo:
 
     With no spec, ZHEN_MODEL is used, else the installed zh→en model (the Argos package
     first)."""
-    from .argos import unpack_cached
+    from zhen.engines.argos import unpack_cached
 
     spec = spec or os.environ.get("ZHEN_MODEL") or None
     if spec is None:
@@ -158,14 +158,14 @@ def resolve_model(spec: str | os.PathLike | None) -> ModelInfo:
 def install_model(spec: str) -> ModelInfo:
     """Install an .argosmodel file (offline), a package from the argospm index (online),
     or a model folder of any kind (copied into `models_dir`, atomically)."""
-    from .argos import install_package
+    from zhen.engines.argos import install_package
 
     path = Path(spec)
     if not path.is_dir():
         return install_package(spec)
     info = load_model(path)
     if info.kind == "argos":
-        from .argos import argos_packages_dir
+        from zhen.engines.argos import argos_packages_dir
 
         root = argos_packages_dir()
     else:
@@ -191,7 +191,7 @@ def install_model(spec: str) -> ModelInfo:
 
 def load_engine(info: ModelInfo, options):
     """The CTranslate2 engine for a model (imports CTranslate2, loads the weights)."""
-    from .engine import CTranslate2Engine
+    from zhen.engines.engine import CTranslate2Engine
 
     return CTranslate2Engine(info, options)
 

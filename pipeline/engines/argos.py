@@ -18,10 +18,10 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from ..digests import file_sha256
-from ..errors import ModelError
-from ..paths import cache_dir
-from . import Conventions, ModelInfo, fingerprint, model_files
+from zhen.digests import file_sha256
+from zhen.engines import Conventions, ModelInfo, fingerprint, model_files
+from zhen.errors import ModelError
+from zhen.paths import cache_dir
 
 DEFAULT_PACKAGE_NAME = "translate-zh_en"
 REINSTALL = f"install it again (e.g. `zhen model install {DEFAULT_PACKAGE_NAME}`)"

@@ -14,8 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import ModelError
-from . import ModelInfo, load_model
+from zhen.engines import ModelInfo, load_model
+from zhen.errors import ModelError
 
 # Tokenizer files of the checkpoint that the model kinds read, by kind.
 TOKENIZER_FILES = {"opus-mt": ("source.spm", "target.spm"),

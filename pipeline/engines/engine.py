@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..errors import ModelError
-from ..reader import strip_xml_forbidden
-from ..settings import DecodingOptions
-from . import ModelInfo
+from zhen.engines import ModelInfo
+from zhen.errors import ModelError
+from zhen.readers.text import strip_xml_forbidden
+from zhen.settings import DecodingOptions
 
 SPACE_MARK = "\u2581"  # SentencePiece's word-start mark
 UNKNOWN_TOKENS = {"<unk>", "\u2047"}  # never written into the English

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import ModelError
-from . import Conventions, ModelInfo, converted_model, read_vocabulary
+from zhen.engines import Conventions, ModelInfo, converted_model, read_vocabulary
+from zhen.errors import ModelError
 
 SPM_NAME = "sentencepiece.bpe.model"
 # (source language token, target language token) of each family

@@ -15,8 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import ModelError
-from . import (
+from zhen.engines import (
     Conventions,
     ModelInfo,
     check_spm_language,
@@ -24,6 +23,7 @@ from . import (
     model_config,
     read_vocabulary,
 )
+from zhen.errors import ModelError
 
 ZH_SAMPLE = "中华人民共和国外交部发言人今天表示，双方将加强经济合作。"
 EN_SAMPLE = "The foreign ministry spokesperson said that both sides will strengthen trade."

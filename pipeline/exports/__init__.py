@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .corpus import build_corpus
-from .parallel import export_cesalign, export_moses, export_tmx
-from .vrt import export_vrt
-from .xliff import export_xliff
+from zhen.exports.corpus import build_corpus
+from zhen.exports.parallel import export_cesalign, export_moses, export_tmx
+from zhen.exports.vrt import export_vrt
+from zhen.exports.xliff import export_xliff
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import TeiError
-from ..model import Document
-from ..tei import read_tei
+from zhen.document import Document
+from zhen.errors import TeiError
+from zhen.tei.read import read_tei
 
 
 @dataclass(frozen=True)

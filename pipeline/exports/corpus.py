@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
-
-from .. import __version__
-from ..errors import TeiError
-from ..tei import NSMAP, TEI_NS, XML_ID, XML_LANG
-from ..writer import write_atomic
-from .common import TeiDoc, load_documents, ncname
+from zhen import __version__
+from zhen.errors import TeiError
+from zhen.exports.common import TeiDoc, load_documents, ncname
+from zhen.tei.names import NSMAP, TEI_NS, XML_ID, XML_LANG
+from zhen.writer import write_atomic
 
 
 @dataclass(frozen=True)

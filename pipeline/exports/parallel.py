@@ -11,11 +11,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from lxml import etree
-
-from .. import __version__
-from ..tei import XML_LANG, en_id, zh_id
-from ..writer import write_atomic
-from .common import TeiDoc, is_pair, load_documents, one_line
+from zhen import __version__
+from zhen.exports.common import TeiDoc, is_pair, load_documents, one_line
+from zhen.tei.names import XML_LANG, en_id, zh_id
+from zhen.writer import write_atomic
 
 # -- TMX 1.4b ----------------------------------------------------------------------------
 

@@ -30,11 +30,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import OutputError
-from ..model import Sentence
-from ..tei import en_id, zh_id
-from ..writer import write_atomic
-from .common import TeiDoc, load_documents, one_line
+from zhen.document import Sentence
+from zhen.errors import OutputError
+from zhen.exports.common import TeiDoc, load_documents, one_line
+from zhen.tei.names import en_id, zh_id
+from zhen.writer import write_atomic
 
 NONE = "_"
 CORPUS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
@@ -157,7 +157,7 @@ def _add_sentence(side: Side, sid: str, tokens: list[Token], english: bool,
 
 def render_vrt(docs: Sequence[TeiDoc]) -> tuple[Side, Side]:
     """The Chinese and English VRT sides of the documents."""
-    from ..qa import by_sentence, check_documents
+    from zhen.qa.run import by_sentence, check_documents
 
     flagged = by_sentence(check_documents([item.doc for item in docs]))
     zh, en = Side(), Side()

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import OutputError
-from ..fuzzy import suggest_translations
-from ..memory import TranslationMemory
-from ..qa import by_sentence, check_documents
-from ..writer import write_atomic
-from ..xliff import render_xliff
-from .common import load_documents
+from zhen.errors import OutputError
+from zhen.exports.common import load_documents
+from zhen.formats.xliff import render_xliff
+from zhen.memory import TranslationMemory
+from zhen.memory.fuzzy import suggest_translations
+from zhen.qa.run import by_sentence, check_documents
+from zhen.writer import write_atomic
 
 
 def xliff_name(tei_name: str) -> str:

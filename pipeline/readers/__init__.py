@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import InputError
-from ..model import DocumentInfo, SourceInfo
-from .base import Block, Opened, Reader, nest_headings, numbered_headings
-from .metadata import apply_fields, check_manifests, external_fields, metadata_digest
+from zhen.document import DocumentInfo, SourceInfo
+from zhen.errors import InputError
+from zhen.readers.base import Block, Opened, Reader, nest_headings, numbered_headings
+from zhen.readers.metadata import apply_fields, check_manifests, external_fields, metadata_digest
 
 __all__ = ["Block", "Opened", "Reader", "check_manifests", "formats", "open_input",
            "read_document", "read_texts", "reader_for", "suffixes", "metadata_fingerprint"]

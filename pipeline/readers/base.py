@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
-from ..model import DocumentInfo, SourceInfo
-from ..reader import strip_xml_forbidden
+from zhen.document import DocumentInfo, SourceInfo
+from zhen.errors import InputError
+from zhen.readers.text import strip_xml_forbidden
 
 _LAYOUT_SPACE = re.compile(r"[ \t\n\r\f\v]+")
 
@@ -144,7 +144,7 @@ def nest_headings(blocks: Iterable[Block]) -> Iterator[Block]:
 def read_limited(path: Path, limit: int, what: str) -> bytes:
     """A whole file's bytes, refused (InputError) above `limit` bytes: formats read whole
     stay within bounded memory."""
-    from ..reader import _read_error
+    from zhen.readers.text import _read_error
 
     name = str(path)
     try:

@@ -20,11 +20,11 @@ import re
 import zipfile
 from pathlib import Path
 
-from ..errors import InputError
-from ..model import DocumentInfo, SourceInfo
-from ..reader import display_name
-from .base import Collector, Opened, Reader, read_limited
-from .metadata import clean_value, normalise_date
+from zhen.document import DocumentInfo, SourceInfo
+from zhen.errors import InputError
+from zhen.readers.base import Collector, Opened, Reader, read_limited
+from zhen.readers.metadata import clean_value, normalise_date
+from zhen.readers.text import display_name
 
 MAX_BYTES = 64 << 20
 MAX_UNPACKED = 256 << 20  # all members together
@@ -189,8 +189,7 @@ def _heading_rank(paragraph) -> int | None:
 def _add_notes(document, kind: str, out: Collector, name: str) -> None:
     """The footnotes or endnotes part's notes (separators left out) as paragraphs."""
     from docx.opc.constants import RELATIONSHIP_TYPE as RT
-
-    from ..xmlsafe import parse_untrusted_bytes
+    from zhen.xmlsafe import parse_untrusted_bytes
 
     reltype = RT.FOOTNOTES if kind == "footnotes" else RT.ENDNOTES
     part = next((rel.target_part for rel in document.part.rels.values()

@@ -24,11 +24,11 @@ import hashlib
 import re
 from pathlib import Path
 
-from ..errors import InputError
-from ..model import DocumentInfo, SourceInfo
-from ..reader import decode_text, display_name, looks_chinese
-from .base import Collector, Opened, Reader, read_limited, reads_as_heading
-from .metadata import clean_value, normalise_date
+from zhen.document import DocumentInfo, SourceInfo
+from zhen.errors import InputError
+from zhen.readers.base import Collector, Opened, Reader, read_limited, reads_as_heading
+from zhen.readers.metadata import clean_value, normalise_date
+from zhen.readers.text import decode_text, display_name, looks_chinese
 
 MAX_BYTES = 32 << 20
 # Chinese text is dense: trafilatura's default (250 characters) sends a short Chinese

@@ -13,11 +13,11 @@ import hashlib
 import re
 from pathlib import Path
 
-from ..errors import InputError
-from ..model import DocumentInfo, SourceInfo
-from ..reader import decode_text, display_name
-from .base import Collector, Opened, Reader, read_limited
-from .metadata import FIELDS, apply_fields, fields_from
+from zhen.document import DocumentInfo, SourceInfo
+from zhen.errors import InputError
+from zhen.readers.base import Collector, Opened, Reader, read_limited
+from zhen.readers.metadata import FIELDS, apply_fields, fields_from
+from zhen.readers.text import decode_text, display_name
 
 MAX_BYTES = 32 << 20
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)",

@@ -25,9 +25,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import InputError
-from ..model import DocumentInfo
-from ..reader import decode_text, strip_xml_forbidden
+from zhen.document import DocumentInfo
+from zhen.errors import InputError
+from zhen.readers.text import decode_text, strip_xml_forbidden
 
 FIELDS = ("title", "author", "date", "publisher", "url")
 MANIFEST_NAMES = ("metadata.csv", "metadata.tsv")
@@ -207,7 +207,7 @@ def load_manifest(folder: Path) -> Manifest | None:
 
 @functools.lru_cache(maxsize=16)
 def _load_manifest(path: Path, mtime_ns: int, size: int) -> Manifest:
-    from .base import read_limited
+    from zhen.readers.base import read_limited
 
     data = read_limited(path, MAX_MANIFEST_BYTES, "manifest")
     text, _ = decode_text(data, str(path))
@@ -277,7 +277,7 @@ def sidecar_path(path: Path) -> Path | None:
 
 def load_sidecar(path: Path) -> dict[str, object]:
     """The JSON object of a sidecar file (InputError if it is not one)."""
-    from .base import read_limited
+    from zhen.readers.base import read_limited
 
     data = read_limited(path, MAX_SIDECAR_BYTES, "metadata file")
     try:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..model import DocumentInfo
-from ..reader import TextStream
-from .base import Block, Opened, Reader, looks_like_title
+from zhen.document import DocumentInfo
+from zhen.readers.base import Block, Opened, Reader, looks_like_title
+from zhen.readers.text import TextStream
 
 
 def open_txt(path: Path) -> Opened:

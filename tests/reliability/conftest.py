@@ -105,7 +105,7 @@ def comparable(tei: bytes) -> bytes:
 
 def source_sentences() -> list[str]:
     """The sentences of the sample articles in input/, in order."""
-    from zhen.reader import read_text_file
+    from zhen.readers.text import read_text_file
     from zhen.segment import segment_sentences
 
     out = []

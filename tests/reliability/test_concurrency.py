@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from zhen.reader import read_text_file
-from zhen.tei import read_tei
+from zhen.readers.text import read_text_file
+from zhen.tei.read import read_tei
 
 from reliability.conftest import FAST, REPO, temp_files, write_corpus
 

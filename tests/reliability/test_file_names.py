@@ -7,7 +7,7 @@ import hashlib
 import os
 import threading
 
-from zhen.tei import read_tei
+from zhen.tei.read import read_tei
 
 from reliability.conftest import comparable, summary, write_corpus
 

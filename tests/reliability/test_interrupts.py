@@ -17,8 +17,8 @@ import sys
 import textwrap
 
 import pytest
-from zhen.reader import read_text_file
-from zhen.tei import read_tei
+from zhen.readers.text import read_text_file
+from zhen.tei.read import read_tei
 
 from reliability.conftest import Zhen, comparable, summary, temp_files, wait_for, write_corpus
 

@@ -26,7 +26,7 @@ import textwrap
 import threading
 
 from lxml import etree
-from zhen.tei import TEI_NS
+from zhen.tei.names import TEI_NS
 
 from reliability.conftest import source_sentences, summary
 

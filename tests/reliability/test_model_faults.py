@@ -72,7 +72,7 @@ BROKEN = {
                          "not an Argos package (no metadata.json)"),
 }
 # Damage CTranslate2 only notices at the first translate_batch, not when the model loads:
-# Translator.__init__ (pipeline/translate.py) cannot turn it into a ModelError, and the
+# Translator.__init__ (pipeline/engines/translator.py) cannot turn it into a ModelError, and the
 # RuntimeError/ValueError of translate_batch is not caught.  Reported; not fixed here.
 LATE = {
     "config.json with a wrongly typed option": (

@@ -21,10 +21,11 @@ from lxml import etree
 from zhen.batch import BatchTranslator
 from zhen.errors import GlossaryError
 from zhen.exports import export_tmx, export_vrt
+from zhen.formats.tbx import MAX_FIELD, read_tbx
 from zhen.settings import DecodingOptions
-from zhen.tbx import MAX_FIELD, read_tbx
-from zhen.tei import TEI_NS, read_tei
-from zhen.view import write_view
+from zhen.tei.names import TEI_NS
+from zhen.tei.read import read_tei
+from zhen.ui.view import write_view
 
 BODY = """<tbx type="TBX-Basic" style="dca" xml:lang="en" xmlns="urn:iso:std:iso:30042:ed-2">
 <text><body><conceptEntry id="c1">
@@ -121,7 +122,7 @@ def test_oversized_glossary_field_is_refused_quickly(tmp_path):
                     encoding="utf-8")
     code = textwrap.dedent(f"""
         from zhen.errors import GlossaryError
-        from zhen.glossary import load_glossary
+        from zhen.terminology.glossary import load_glossary
         try:
             load_glossary({str(path)!r})
         except GlossaryError as exc:
