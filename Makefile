@@ -4,7 +4,8 @@
 #                changed (safe with -j); input/metadata.csv|tsv and NAME.meta.json give metadata;
 #                lists outputs whose input is gone from input/
 #   make prune   remove those (their human translations are kept in the memory)
-#   make test    lint (code and glossary) and the test suite
+#   make test    lint (code and glossary) and the whole test suite, on every core (what CI runs)
+#   make check   lint and the fast unit tests (-m "not slow"), for the edit-test loop
 #   make bench   throughput table on a synthetic base-size model (see bench/)
 #   make corpus  output/corpus.xml, a teiCorpus over the outputs of the files in input/
 #   make clean   remove generated TEI (human translations in it are kept in the memory)
@@ -29,7 +30,7 @@ ARGOS_VERSION := 1.11.0
 # A shell word for any file name: 'it'\''s'
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: all setup browser postgres test bench corpus prune clean FORCE
+.PHONY: all setup browser postgres test check bench corpus prune clean FORCE
 
 # One zhen process for every input: the model is loaded once and sentences of all files
 # share decoder batches.  `--update` skips each input whose TEI is up to date by content
@@ -96,10 +97,20 @@ postgres:
 	  || echo "postgresql could not be installed: the shared memory's tests will be skipped"; \
 	else echo "no postgresql (install Debian's postgresql as root to run the shared memory's tests)"; fi
 
+# Tests run in parallel (pytest-xdist, one worker a core; TEST_WORKERS=0 for one process).
+# Tests that share a costly module fixture (a cluster, a server, a built wheel) are kept on
+# one worker by their xdist_group mark (--dist loadgroup).
+TEST_WORKERS ?= auto
 test:
 	$(VENV)/bin/ruff check .
 	$(ZHEN) glossary lint $(GLOSSARY)
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+
+# The edit-test loop: lint and every test not marked slow (no model, JVM, real process,
+# server or browser; tests/conftest.py marks those), in one process.
+check:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest -q -m "not slow" -p no:xdist
 
 bench:
 	$(VENV)/bin/python bench/run.py

@@ -116,6 +116,7 @@ def test_coverage_counts_an_input_given_with_its_tei_once(corpus):
     assert int(rare.split("\t")[3]) > 0
 
 
+@pytest.mark.slow  # jieba's POS dictionary loads in seconds
 def test_suggest_lists_real_candidates_with_contexts(zhen_env):
     res = run_zhen(["glossary", "suggest", ARTICLE, "--limit", "15"], zhen_env)
     assert res.returncode == 0, res.stderr

@@ -30,6 +30,8 @@ from zhen.settings import DecodingOptions
 # Chunks of 16 sentences (4 batches of 64 tokens at one thread), so that 50 documents make
 # about 15 chunks to share out.
 SMALL_CHUNKS = ("--batch-size", "64")
+# On one xdist worker (make test: --dist loadgroup): the corpus, its single-process reference and the Dask processes are built once.
+pytestmark = pytest.mark.xdist_group("cluster")
 _DATE = re.compile(rb'(<change when=")\d{4}-\d\d-\d\d(")')
 _WORKERS = re.compile(r"zhen: decoded on (\d+) worker process\(es\): (.*)")
 
@@ -270,7 +272,7 @@ def test_local_cluster_gives_the_single_process_outputs(corpus, reference, tiny_
     started = time.monotonic()
     res = zhen.translate(*inputs, out=tmp_path / "out",
                          extra=(*SMALL_CHUNKS, "--keep-going", "--cluster", "local:2"),
-                         timeout=120)
+                         timeout=120, process=True)
     assert res.returncode == 1, res.stderr
     assert "1 of 51 file(s) failed" in res.stderr and "bad.txt" in res.stderr
     expected, counts = reference["first"]
@@ -308,7 +310,8 @@ def test_zhen_cluster_env_and_dask_commands(corpus, reference, tiny_model, dask_
     """`dask scheduler` and two `dask worker`s; the address from ZHEN_CLUSTER."""
     zhen = Zhen(tmp_path / "state", tiny_model)
     zhen.env["ZHEN_CLUSTER"] = dask_cluster.address
-    res = zhen.translate(*corpus[0], out=tmp_path / "out", extra=SMALL_CHUNKS, timeout=120)
+    res = zhen.translate(*corpus[0], out=tmp_path / "out", extra=SMALL_CHUNKS, timeout=120,
+                         process=True)
     assert res.returncode == 0, res.stderr
     expected, counts = reference["first"]
     assert outputs(tmp_path / "out") == expected
@@ -316,7 +319,7 @@ def test_zhen_cluster_env_and_dask_commands(corpus, reference, tiny_model, dask_
     pids = worker_pids(res.stderr)
     assert pids == {str(dask_cluster.worker_process(i)) for i in range(2)}
     # Again: everything from the memory, no decoder call, no cluster needed.
-    res = zhen.translate(*corpus[0], out=tmp_path / "out", extra=SMALL_CHUNKS)
+    res = zhen.translate(*corpus[0], out=tmp_path / "out", extra=SMALL_CHUNKS, process=True)
     assert summary(res.stderr)["decoder_calls"] == 0
     assert not _WORKERS.search(res.stderr)
 
@@ -412,7 +415,7 @@ def test_a_worker_without_the_model_on_its_machine(corpus, tiny_model, tmp_path)
                             *dask_command())
         cluster.wait_for_workers(1)
         res = zhen.translate(*corpus[0][:3], out=tmp_path / "out",
-                             extra=("--cluster", cluster.address))
+                             extra=("--cluster", cluster.address), process=True)
     finally:
         cluster.stop()
     assert res.returncode == 1
@@ -433,7 +436,8 @@ def test_scheduler_unreachable_is_one_line(corpus, tiny_model, tmp_path):
     port = free_port()  # closed: nothing listens there
     started = time.monotonic()
     res = zhen.translate(*corpus[0][:3], out=tmp_path / "out",
-                         extra=("--cluster", f"tcp://127.0.0.1:{port}"))
+                         extra=("--cluster", f"tcp://127.0.0.1:{port}"),
+                         process=True)  # Dask reads its time-out from the environment at import
     assert res.returncode == 1
     assert res.stderr.startswith(f"zhen: error: --cluster tcp://127.0.0.1:{port}: no Dask "
                                  "scheduler answers there (")
@@ -460,7 +464,8 @@ def test_without_dask_the_line_names_the_extra(corpus, tiny_model, tmp_path):
     (blocker / "__init__.py").write_text("raise ImportError('blocked for this test')\n")
     zhen = Zhen(tmp_path / "state", tiny_model)
     zhen.env["PYTHONPATH"] = str(blocker.parent)
-    res = zhen.translate(*corpus[0][:3], out=tmp_path / "out", extra=("--cluster", "local:2"))
+    res = zhen.translate(*corpus[0][:3], out=tmp_path / "out", extra=("--cluster", "local:2"),
+                         process=True)  # PYTHONPATH hides Dask from a new process only
     assert res.returncode == 1
     assert res.stderr == ("zhen: error: --cluster needs Dask, which is not installed: "
                           "pip install 'zhen[cluster]'\n")

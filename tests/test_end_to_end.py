@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, run_zhen
+from conftest import REPO, isolated_env, run_zhen
 from lxml import etree
 from zhen.readers.text import read_text_file
 from zhen.tei.names import TEI_NS
@@ -23,6 +23,8 @@ from zhen.terminology.renderings import find_renderings
 
 NS = {"t": TEI_NS}
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
+# On one xdist worker (make test: --dist loadgroup): the offline translation is made once.
+pytestmark = pytest.mark.xdist_group("end-to-end")
 GLOSSARY = REPO / "glossary" / "terms.tsv"
 
 
@@ -33,12 +35,13 @@ def needs_unshare():
         pytest.skip("cannot create a network namespace here (unshare -n)")
 
 
-@pytest.fixture
-def translated(tmp_path, tiny_model, zhen_env):
-    """The unseen article translated with no network at all."""
+@pytest.fixture(scope="module")
+def translated(tmp_path_factory, tiny_model):
+    """The unseen article translated with no network at all (once: the tests only read it)."""
     needs_unshare()
-    out = tmp_path / "out"
-    res = run_zhen(["translate", ARTICLE, "-o", out, "--model", tiny_model], zhen_env,
+    tmp = tmp_path_factory.mktemp("translated")
+    out = tmp / "out"
+    res = run_zhen(["translate", ARTICLE, "-o", out, "--model", tiny_model], isolated_env(tmp),
                    network=False)
     assert res.returncode == 0, res.stderr
     return out / "unseen-article.tei.xml", res
@@ -191,6 +194,7 @@ def test_runtime_imports_no_stanza_spacy_or_torch(tmp_path, tiny_model, zhen_env
     assert res.stdout.strip() == "[]"
 
 
+@pytest.mark.slow  # a real process: what it imports
 def test_help_and_glossary_lint_do_not_load_ctranslate2(zhen_env):
     code = (
         "import sys\n"
@@ -219,6 +223,7 @@ def test_model_install_list_and_use_by_name_offline(tmp_path, tiny_model, zhen_e
     assert (tmp_path / "out" / "unseen-article.tei.xml").is_file()
 
 
+@pytest.mark.slow  # a real process without network
 def test_model_install_from_index_offline_fails_cleanly(zhen_env):
     needs_unshare()
     res = run_zhen(["model", "install", "translate-zh_en"], zhen_env, network=False)

@@ -23,6 +23,8 @@ from zhen.tei.names import TEI_NS
 from zhen.tei.read import read_tei
 
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
+# On one xdist worker (make test: --dist loadgroup): the models of every kind are built once.
+pytestmark = pytest.mark.xdist_group("engines")
 KINDS = ["argos", "opus-mt", "nllb"]
 
 

@@ -467,6 +467,7 @@ def test_a_broken_tei_file_is_a_user_error_naming_it(tmp_path):
         build_corpus([], tmp_path / "corpus.xml")
 
 
+@pytest.mark.slow  # a real process: what it imports
 def test_importing_the_exports_loads_no_tokenizer():
     code = ("import sys, zhen.exports; "
             "print(sorted(m for m in ('jieba', 'sacremoses') if m in sys.modules))")

@@ -20,6 +20,8 @@ import pytest
 from conftest import REPO
 
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
+# On one xdist worker (make test: --dist loadgroup): the wheel and its virtualenv are built once.
+pytestmark = pytest.mark.xdist_group("install")
 
 
 @pytest.fixture(scope="module")

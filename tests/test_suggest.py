@@ -96,6 +96,7 @@ def test_works_with_a_plain_term_list_and_no_glossary():
     assert "台湾有事" in {c.text for c in suggest_terms(TEXTS, None)}
 
 
+@pytest.mark.slow  # a real process: jieba's first load
 def test_jieba_loads_quietly_and_without_network(tmp_path):
     script = (
         "import socket\n"

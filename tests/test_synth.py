@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from zhen.engines.synth import (
@@ -159,7 +160,7 @@ def test_every_glossary_rendering_round_trips(sp):
         assert 0 not in sp.encode(text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.text(st.characters(codec="utf-8", exclude_characters=" \u2581"), min_size=1)
     .map(lambda s: s.strip())

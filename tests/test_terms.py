@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from zhen.document import Term, TermKind
@@ -160,6 +162,7 @@ def test_from_glossary_uses_the_real_glossary():
     ]
 
 
+@pytest.mark.slow  # a timing on a megabyte
 def test_fast_on_thousands_of_terms_and_a_megabyte():
     chars = [chr(c) for c in range(0x4E00, 0x4E00 + 400)]
     terms = [
@@ -178,7 +181,7 @@ def test_fast_on_thousands_of_terms_and_a_megabyte():
 SAMPLE = "印太战略甲乙丙丁美日同盟新黃金時代ＧＤＰGDP高市早苗，。 "
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(alphabet=st.sampled_from(SAMPLE), max_size=40))
 def test_matches_are_sorted_disjoint_and_known_forms(text):
     matches = match_terms(MATCHER, text)

@@ -1,5 +1,5 @@
-"""Shared fixtures of the reliability suite: the real `zhen` CLI in subprocesses (cache,
-memory and packages inside tmp), a generated corpus, tmpfs mounts, and an in-process
+"""Shared fixtures of the reliability suite: the `zhen` CLI, in-process or in subprocesses
+where a real process is the point (cache, memory and packages inside tmp), a generated corpus, tmpfs mounts, and an in-process
 BatchTranslator for the property tests.
 
 The model is the session's tiny synthetic package (random weights, from tests/conftest.py):
@@ -34,7 +34,8 @@ _DATE = re.compile(rb'(<change when=")\d{4}-\d\d-\d\d(")')
 
 
 class Zhen:
-    """The installed `zhen` command, run in subprocesses with its state inside `root`."""
+    """The `zhen` command with its state inside `root`: run in-process, or as the installed
+    command in a subprocess (`start`, `run(..., process=True)`)."""
 
     def __init__(self, root: Path, model: Path):
         root.mkdir(parents=True, exist_ok=True)
@@ -60,7 +61,13 @@ class Zhen:
     def translate_args(self, *inputs, out: Path, extra=()) -> list[str]:
         return ["translate", *inputs, "-o", out, "--model", self.model, *FAST, *extra]
 
-    def run(self, *args, cwd: Path | None = None, timeout: float = 300):
+    def run(self, *args, cwd: Path | None = None, timeout: float = 300, process: bool = False):
+        """In-process (click's CliRunner, tests/zhen_cli.py), or in a real subprocess with
+        `process=True` where that is the point."""
+        if not process:
+            from zhen_cli import invoke
+
+            return invoke(args, env=self.env, cwd=cwd or self.root)
         return subprocess.run(self.command(*args), env=self.env, cwd=cwd or self.root,
                               capture_output=True, text=True, timeout=timeout)
 

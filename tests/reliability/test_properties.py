@@ -17,6 +17,8 @@ import os
 import re
 import shutil
 
+import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -203,7 +205,8 @@ class _SmallSpools(TeiWriter):
     SPOOL_MEMORY = 64  # spill to the temporary files early
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.mark.slow  # hundreds of documents through two serialisers
+@settings(max_examples=examples(300), deadline=None)
 @given(doc=documents())
 def test_streamed_tei_is_what_libxml2_writes(doc):
     """The paragraphs are serialised by hand (bounded memory); libxml2 parsing and writing
@@ -236,7 +239,7 @@ class SmallChunks(TextStream):
     CHUNK_BYTES = 5  # every multi-byte character and CRLF gets split somewhere
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=st.one_of(
     st.binary(max_size=60),
     st.tuples(texts, st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-32", "gb18030",
