@@ -28,18 +28,14 @@ from urllib.parse import quote
 import psycopg
 import pytest
 from conftest import REPO, run_zhen
-from zhen import memory as memory_module
 from zhen.document import Origin, Sentence, TermMatch, TermStatus
 from zhen.errors import MemorySchemaError, MemoryServerError
-from zhen.memory import (
-    SCHEMA_VERSION,
-    HumanTranslation,
-    TranslationMemory,
-    copy_memory,
-    is_server_url,
-    mask_password,
-    open_memory,
-)
+from zhen.memory import base as memory_base
+from zhen.memory import open_memory
+from zhen.memory import sqlite as memory_sqlite
+from zhen.memory.base import SCHEMA_VERSION, HumanTranslation, copy_memory
+from zhen.memory.location import is_server_url, mask_password
+from zhen.memory.sqlite import SqliteMemory
 from zhen.tei.read import read_tei
 
 # -- the server ------------------------------------------------------------------------------
@@ -304,7 +300,7 @@ def test_an_older_schema_is_migrated(location, monkeypatch):
     with open_memory(location) as mem:
         mem.store("pkg", [("k1", sentence("你好。", "Hello."))])
     backend = type(open_memory(location))
-    monkeypatch.setattr(memory_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(memory_base, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     monkeypatch.setattr(backend, "MIGRATIONS", {
         **backend.MIGRATIONS, SCHEMA_VERSION: ["ALTER TABLE tm ADD COLUMN note TEXT"]})
     with open_memory(location) as mem:
@@ -320,12 +316,12 @@ def test_a_memory_made_before_schema_versions_is_adopted(tmp_path):
     """A SQLite memory of an older zhen (the same tables, no zhen_schema) is kept as it is."""
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path)
-    for statement in memory_module.SQLITE_MIGRATIONS[0]:
+    for statement in memory_sqlite.MIGRATIONS[0]:
         db.execute(statement)
     db.execute("INSERT INTO human VALUES ('你好。', 'Hi.', '', '', '', 1.0)")
     db.commit()
     db.close()
-    with TranslationMemory(path) as mem:
+    with SqliteMemory(path) as mem:
         assert mem.lookup_human(["你好。"])["你好。"].target == "Hi."
     assert sqlite3.connect(path).execute("SELECT version FROM zhen_schema").fetchall() == \
         [(SCHEMA_VERSION,)]
@@ -333,7 +329,8 @@ def test_a_memory_made_before_schema_versions_is_adopted(tmp_path):
 
 WRITER = textwrap.dedent("""\
     import sys
-    from zhen.memory import HumanTranslation, open_memory
+    from zhen.memory import open_memory
+    from zhen.memory.base import HumanTranslation
     from zhen.document import Sentence
     location, who, reverse = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
     sources = [f"第{i}句。" for i in range(60)]
@@ -418,7 +415,7 @@ def test_masking_hides_every_form_of_the_password():
         "postgresql://u:***@h:5432/db?password=***&sslmode=require"
     assert mask_password("postgres://u@h/db") == "postgres://u@h/db"
     assert mask_password(Path("/tmp/m.sqlite3")) == "/tmp/m.sqlite3"
-    from zhen.memory import scrub_password
+    from zhen.memory.location import scrub_password
 
     assert scrub_password("bad p@ss or p%40ss", "postgresql://u:p%40ss@h/db") == "bad *** or ***"
 

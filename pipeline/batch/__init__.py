@@ -48,7 +48,9 @@ from zhen.engines import ModelInfo, load_engine, resolve_model
 from zhen.engines.engine import resolve_device, thread_split
 from zhen.engines.translator import Translator
 from zhen.errors import ClusterError, InputError, MemoryServerError, OutputError, ZhenError
-from zhen.memory import HumanTranslation, MemoryBase, memory_context, open_memory, sentence_key
+from zhen.memory import open_memory
+from zhen.memory.base import HumanTranslation, Memory
+from zhen.memory.keys import memory_context, sentence_key
 from zhen.readers import metadata_fingerprint, open_input
 from zhen.readers.text import display_name
 from zhen.segment import segment_sentences
@@ -214,7 +216,7 @@ class BatchTranslator:
         glossary_path: Path,
         model: str | None = None,
         options: DecodingOptions | None = None,
-        memory: MemoryBase | None = None,
+        memory: Memory | None = None,
         cluster: str | None = None,
     ):
         self.glossary = load_glossary(Path(glossary_path))

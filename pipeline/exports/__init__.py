@@ -15,12 +15,13 @@ from zhen.exports.corpus import build_corpus
 from zhen.exports.parallel import export_cesalign, export_moses, export_tmx
 from zhen.exports.vrt import export_vrt
 from zhen.exports.xliff import export_xliff
+from zhen.memory.base import Memory
 
 
 @dataclass(frozen=True)
 class ExportOptions:
     corpus_name: str = "zhen"  # vrt
-    memory: object | None = None  # a TranslationMemory, for fuzzy matches (xliff)
+    memory: Memory | None = None  # for fuzzy matches (xliff)
 
 
 @dataclass(frozen=True)

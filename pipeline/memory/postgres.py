@@ -1,6 +1,6 @@
 """The translation memory in a PostgreSQL database, shared by every machine that runs zhen.
 
-The rules and most of the SQL are `memory.MemoryBase`'s, the same as for the SQLite file;
+The rules and most of the SQL are `zhen.memory.base.Memory`'s, the same as for the SQLite file;
 this supplies the connection (psycopg 3, autocommit: each write is one explicit
 transaction), the schema with PostgreSQL's types, and what keeps concurrent writers
 apart.  Machine translations are upserts (INSERT … ON CONFLICT) in key order, so
@@ -29,7 +29,8 @@ from collections.abc import Iterator, Sequence
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from zhen.errors import MemoryServerError
-from zhen.memory import MemoryBase, mask_password, scrub_password
+from zhen.memory.base import Memory
+from zhen.memory.location import mask_password, scrub_password
 
 MIGRATIONS: dict[int, list[str]] = {
     0: [
@@ -81,7 +82,7 @@ URL_FORM = "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
 logging.getLogger("psycopg").setLevel(logging.ERROR)
 
 
-class PostgresMemory(MemoryBase):
+class PostgresMemory(Memory):
     """The memory in a PostgreSQL database; one connection per process."""
 
     MIGRATIONS = MIGRATIONS
@@ -166,7 +167,7 @@ class PostgresMemory(MemoryBase):
             with contextlib.suppress(psycopg.Error):
                 self._conn.close()
 
-    # -- what MemoryBase needs -----------------------------------------------------------
+    # -- what Memory needs -----------------------------------------------------------
 
     def _query(self, sql: str) -> str:
         """The shared SQL with psycopg's placeholders (it has no other ? or %)."""
