@@ -19,12 +19,12 @@ schema and refuses a newer one.
 from __future__ import annotations
 
 import abc
-import contextlib
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from zhen.digests import normalise_sentence
 from zhen.document import Origin, Sentence, TermStatus
@@ -33,6 +33,8 @@ from zhen.errors import MemorySchemaError
 # The version of the tables that this zhen writes.  A change to them adds a migration
 # (MIGRATIONS[n] takes a memory from version n to n + 1, in each backend) and raises this.
 SCHEMA_VERSION = 1
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -107,7 +109,7 @@ class Memory(abc.ABC):
 
     A backend supplies the connection and the few things that differ: `_execute`,
     `_executemany` (returning the rows changed), `_iterate` (rows as a stream), `_write`
-    (one write transaction), `_lock_human` (what keeps concurrent writers of human
+    (a unit of work in one write transaction), `_lock_human` (what keeps concurrent writers of human
     translations apart), `_table_exists`, `_size_bytes` and `close`; and its schema as
     MIGRATIONS."""
 
@@ -129,7 +131,10 @@ class Memory(abc.ABC):
     def _iterate(self, sql: str, params: Sequence = ()) -> Iterator[tuple]: ...
 
     @abc.abstractmethod
-    def _write(self) -> contextlib.AbstractContextManager: ...
+    def _write(self, work: Callable[[], T]) -> T:
+        """Run `work` in one write transaction and return what it returns.  `work` is a
+        whole unit: it reads what it needs inside the transaction, so a backend may run it
+        again when the transaction did not commit (a lost connection, say)."""
 
     def _lock_human(self) -> None:  # noqa: B027 (a hook a backend may leave empty)
         """Inside a write: keep other writers of human translations waiting until it ends
@@ -159,16 +164,18 @@ class Memory(abc.ABC):
         """Create the tables, or migrate them from an older version; refuse a newer one."""
         if self._table_exists("zhen_schema") and self._version() == SCHEMA_VERSION:
             return  # the usual case: no write, no lock
-        with self._write():
-            self._lock_schema()
-            self._execute("CREATE TABLE IF NOT EXISTS zhen_schema (version INTEGER NOT NULL)")
-            version = self._version()
-            for step in range(version, SCHEMA_VERSION):
-                for statement in self.MIGRATIONS[step]:
-                    self._execute(statement)
-            if version != SCHEMA_VERSION:
-                self._execute("DELETE FROM zhen_schema")
-                self._execute("INSERT INTO zhen_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+        self._write(self._migrate)
+
+    def _migrate(self) -> None:
+        self._lock_schema()
+        self._execute("CREATE TABLE IF NOT EXISTS zhen_schema (version INTEGER NOT NULL)")
+        version = self._version()
+        for step in range(version, SCHEMA_VERSION):
+            for statement in self.MIGRATIONS[step]:
+                self._execute(statement)
+        if version != SCHEMA_VERSION:
+            self._execute("DELETE FROM zhen_schema")
+            self._execute("INSERT INTO zhen_schema (version) VALUES (?)", (SCHEMA_VERSION,))
 
     def _lock_schema(self) -> None:  # noqa: B027 (a hook a backend may leave empty)
         """Inside a write: keep other processes from creating or migrating the tables."""
@@ -203,12 +210,11 @@ class Memory(abc.ABC):
         rows = _tm_rows(package_id, keyed)
         if not rows:
             return
-        with self._write():
-            self._executemany(
-                f"INSERT INTO tm ({TM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) "
-                "DO UPDATE SET source = excluded.source, target = excluded.target, "
-                "terms = excluded.terms, package = excluded.package, created = excluded.created",
-                rows)
+        self._write(lambda: self._executemany(
+            f"INSERT INTO tm ({TM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) "
+            "DO UPDATE SET source = excluded.source, target = excluded.target, "
+            "terms = excluded.terms, package = excluded.package, created = excluded.created",
+            rows))
 
     def stats(self) -> MemoryStats:
         def count(table: str) -> int:
@@ -220,11 +226,14 @@ class Memory(abc.ABC):
     def clear(self) -> int:
         """Delete every machine translation; return how many there were.  Human
         translations are never deleted here."""
-        with self._write():
+        def work() -> int:
             if self.LOCK_MACHINE:
                 self._execute(self.LOCK_MACHINE)
             (count,) = self._execute("SELECT COUNT(*) FROM tm").fetchone()
             self._execute("DELETE FROM tm")
+            return count
+
+        count = self._write(work)
         self._after_clear()
         return count
 
@@ -252,9 +261,9 @@ class Memory(abc.ABC):
         rows = sorted(dict((r[0], tuple(r)) for r in rows).values())
         if not rows:
             return 0
-        with self._write():
-            return self._executemany(f"INSERT INTO tm ({TM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
-                                     "ON CONFLICT (key) DO NOTHING", rows)
+        return self._write(lambda: self._executemany(
+            f"INSERT INTO tm ({TM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING", rows))
 
     # -- human translations --------------------------------------------------------------
 
@@ -269,7 +278,8 @@ class Memory(abc.ABC):
             return StoreCounts()
         now = time.time()
         keys = sorted({item.key for item in items})
-        with self._write():
+
+        def work() -> StoreCounts:
             self._lock_human()
             current: dict[str, tuple[str, float]] = {}
             for chunk in _chunks(keys):
@@ -287,7 +297,9 @@ class Memory(abc.ABC):
             if changed:
                 self._executemany("UPDATE human SET target = ?, translator = ?, origin = ?, "
                                   "glossary_sha256 = ?, created = ? WHERE source = ?", changed)
-        return counts
+            return counts
+
+        return self._write(work)
 
     def lookup_human(self, sources: Iterable[str]) -> dict[str, HumanTranslation]:
         """The current human translation of each source that has one, by normalised source."""
@@ -321,7 +333,8 @@ class Memory(abc.ABC):
         if not rows:
             return 0
         keys = sorted({r[0] for r in rows})
-        with self._write():
+
+        def work() -> int:
             self._lock_human()
             have = set()
             for chunk in _chunks(keys):
@@ -332,7 +345,9 @@ class Memory(abc.ABC):
             if new:
                 self._executemany(f"INSERT INTO human_history ({HUMAN_COLUMNS}) "
                                   "VALUES (?, ?, ?, ?, ?, ?)", new)
-        return len(new)
+            return len(new)
+
+        return self._write(work)
 
 
 def _tm_rows(package_id: str, keyed: list[tuple[str, Sentence]]) -> list[tuple]:

@@ -7,14 +7,13 @@ makes, zhen runs on overlapping inputs, an import during a run.  The rules and t
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from zhen.errors import OutputError
-from zhen.memory.base import Memory
+from zhen.memory.base import Memory, T
 
 MIGRATIONS: dict[int, list[str]] = {
     # 0: an empty file, or one made before the schema had a version (the same tables).
@@ -101,12 +100,11 @@ class SqliteMemory(Memory):
     def _iterate(self, sql: str, params: Sequence = ()) -> Iterator[tuple]:
         yield from self._db.execute(sql, params)
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[None]:
+    def _write(self, work: Callable[[], T]) -> T:
         """One transaction that takes the write lock at once (writers queue, none fails)."""
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            yield
+            return work()
 
     def _table_exists(self, name: str) -> bool:
         return self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
