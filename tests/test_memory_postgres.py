@@ -428,6 +428,30 @@ def test_a_restarted_server_is_reconnected_and_the_memory_goes_on(pg_server, pg_
     mem.close()
 
 
+def test_an_open_review_saves_across_a_server_restart(pg_server, pg_url, tmp_path):
+    """`zhen review` keeps its memory open: a save after the server restarted is stored."""
+    from starlette.testclient import TestClient
+    from test_review import DOC, FAULTS, FIXED, save, version_of
+    from zhen.tei.body import tei_bytes
+    from zhen.ui.review.app import create_app
+
+    folder = tmp_path / "review"
+    folder.mkdir()
+    (folder / DOC).write_bytes(tei_bytes(read_tei(FAULTS)))
+    app = create_app(folder, pg_url, "Reviewer", hosts=("testserver",))
+    with TestClient(app) as client:
+        assert save(client, "p3.s1", FIXED, version_of(client)).status_code == 200
+        pg_server.pg_ctl("restart", "-m", "fast")
+        r = save(client, "p2.s3", "Exports rose by 12 percent.", version_of(client))
+        assert r.status_code == 200, r.text
+        client.get("/api/documents")  # the worker thread has stored it by now
+    saved = {s.en for s in read_tei(folder / DOC).sentences() if s.human}
+    with open_memory(pg_url) as mem:
+        stored = {(h.target, h.translator) for h in mem.human_entries()}
+    assert saved == {FIXED, "Exports rose by 12 percent."}
+    assert stored == {(FIXED, "Reviewer"), ("Exports rose by 12 percent.", "Reviewer")}
+
+
 def test_a_server_that_goes_away_is_one_line(pg_server, pg_url):
     mem = open_memory(pg_url)
     mem.store("pkg", [("k1", sentence("你好。", "Hello."))])
