@@ -35,6 +35,7 @@ from zhen.errors import MemorySchemaError
 SCHEMA_VERSION = 1
 
 T = TypeVar("T")
+B = TypeVar("B", bound="Backend")
 
 
 @dataclass
@@ -104,14 +105,14 @@ def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
         yield items[i : i + size]
 
 
-class Memory(abc.ABC):
-    """The memory's rules, in SQL that both backends run (written with `?` parameters).
+class Backend(abc.ABC):
+    """A database that holds zhen's tables: what each backend supplies, and the schema.
 
     A backend supplies the connection and the few things that differ: `_execute`,
     `_executemany` (returning the rows changed), `_iterate` (rows as a stream), `_write`
-    (a unit of work in one write transaction), `_lock_human` (what keeps concurrent writers of human
-    translations apart), `_table_exists`, `_size_bytes` and `close`; and its schema as
-    MIGRATIONS."""
+    (a unit of work in one write transaction), `_lock_human` (what keeps concurrent
+    writers of human translations apart), `_table_exists`, `_size_bytes` and `close`; and
+    its schema as MIGRATIONS.  SQL is written with `?` parameters."""
 
     path: Path | str  # for messages: the file, or the server URL with its password masked
     MIGRATIONS: dict[int, list[str]] = {}
@@ -152,7 +153,7 @@ class Memory(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> Memory:
+    def __enter__(self: B) -> B:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -187,6 +188,11 @@ class Memory(abc.ABC):
             raise MemorySchemaError(f"the memory at {self.path} was made by a newer zhen "
                                     f"(schema {version}); upgrade zhen")
         return version
+
+
+class Memory(Backend):
+    """The memory's rules, in SQL that both backends run; code that receives either backend
+    is annotated with this."""
 
     # -- machine translations ------------------------------------------------------------
 
