@@ -83,7 +83,7 @@ CONNECT_TIMEOUT = 10  # seconds, unless the URL or PGCONNECT_TIMEOUT says otherw
 URL_FORM = "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
 
 # psycopg warns when it cannot close a pipeline on a lost connection, besides raising the
-# error that _errors turns into the one line: that warning would be a second line.
+# error that _error turns into the one line: that warning would be a second line.
 logging.getLogger("psycopg").setLevel(logging.ERROR)
 
 
@@ -208,7 +208,7 @@ class PostgresMemory(Memory):
             with contextlib.suppress(psycopg.Error):
                 self._conn.close()
 
-    # -- what Memory needs -----------------------------------------------------------
+    # -- what Memory needs ---------------------------------------------------------------
 
     def _query(self, sql: str) -> str:
         """The shared SQL with psycopg's placeholders (it has no other ? or %)."""
