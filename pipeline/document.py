@@ -90,6 +90,12 @@ class Sentence:
     def human(self) -> bool:
         return self.origin is Origin.HUMAN
 
+    @property
+    def zh_text(self) -> str:
+        """The Chinese as the TEI's `s`, XLIFF, TMX and OmegaT have it: without the white
+        space around it (the space after a sentence stays between it and the next)."""
+        return self.zh.strip()
+
     def take_translation(self, done: Sentence) -> None:
         """Take the translation of `done` (the same Chinese sentence, the same terms)."""
         self.en, self.origin = done.en, done.origin
