@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zhen.exports.corpus import build_corpus
+from zhen.exports.omegat import export_omegat
 from zhen.exports.parallel import export_cesalign, export_moses, export_tmx
 from zhen.exports.vrt import export_vrt
 from zhen.exports.xliff import export_xliff
@@ -20,7 +21,8 @@ from zhen.exports.xliff import export_xliff
 @dataclass(frozen=True)
 class ExportOptions:
     corpus_name: str = "zhen"  # vrt
-    memory: object | None = None  # a TranslationMemory, for fuzzy matches (xliff)
+    memory: object | None = None  # a TranslationMemory: fuzzy matches (xliff), pre-filling (omegat)
+    rainbow: bool = False  # xliff: target = copy of the source, the English as alt-trans
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,11 @@ FORMATS: dict[str, ExportFormat] = {
                              "reads", "file", lambda tei, out, o: export_cesalign(tei, out)),
     "xliff": ExportFormat("one XLIFF 1.2 file per document for CAT tools (OmegaT, Trados, "
                           "memoQ); `zhen import xliff` brings the edits back", "folder",
-                          lambda tei, out, o: export_xliff(tei, out, o.memory)),
+                          lambda tei, out, o: export_xliff(tei, out, o.memory, o.rainbow)),
+    "omegat": ExportFormat("a ready OmegaT project (a new folder); `zhen import omegat` "
+                           "brings the translator's work back", "folder",
+                           lambda tei, out, o: export_omegat(tei, out, o.memory)),
 }
 
 __all__ = ["FORMATS", "ExportFormat", "ExportOptions", "build_corpus", "export_cesalign",
-           "export_moses", "export_tmx", "export_vrt", "export_xliff"]
+           "export_moses", "export_omegat", "export_tmx", "export_vrt", "export_xliff"]
