@@ -92,8 +92,11 @@ def work(tmp_path_factory, tiny_model):
                                "--num-hypotheses", "1"], env=env)
     assert done.exit_code == 0, done.output
     with TranslationMemory(root / "memory.sqlite3") as memory:
-        memory.store_human([HumanTranslation("日本政府表示同意。", "Tokyo agreed.", "wang",
-                                             "test")])
+        memory.store_human([
+            HumanTranslation("日本政府表示同意。", "Tokyo agreed.", "wang", "test"),
+            HumanTranslation("华盛顿要求东京大幅增加预算。", "Washington wants far more.", "wang",
+                             "test"),  # similar to a sentence of both articles
+        ])
     return root, env, runner
 
 
@@ -120,7 +123,7 @@ def test_export_writes_a_complete_project(work, project):
     root, _, _ = work
     for name in ("omegat.project", "omegat/filters.xml", "omegat/project_save.tmx",
                  "source/allies.xlf", "source/budget.xlf", "tm/mt/zhen-machine.tmx",
-                 "glossary/zhen-glossary.txt"):
+                 "glossary/zhen-glossary.txt", "tm/zhen-human.tmx"):
         assert (project / name).is_file(), name
     for folder in ("target", "tm/auto", "dictionary"):
         assert (project / folder).is_dir(), folder
@@ -203,6 +206,11 @@ def test_omegat_offers_zhen_english_as_machine_translation_and_reads_the_glossar
     first = doc.sentences()[0]
     offers = [m for m in seen["MATCH"] if m[0] == first.id and m[3].endswith("tm/mt/zhen-machine.tmx")]
     assert offers and offers[0][1:3] == ["TM", "100"] and offers[0][4] == first.en.strip()
+    budget = read_tei(root / "output" / "budget.tei.xml").sentences()[0]
+    assert budget.zh_text == "华盛顿要求东京增加预算。"
+    fuzzy = [m for m in seen["MATCH"] if m[0] == budget.id and m[3].endswith("tm/zhen-human.tmx")]
+    assert fuzzy and fuzzy[0][1] == "TM" and 75 <= int(fuzzy[0][2]) < 100
+    assert fuzzy[0][4] == "Washington wants far more."
     glossary = {(src, en) for _, src, en, _ in seen["GLOSSARY"]}
     assert ("新黄金时代", "New Golden Age") in glossary
     assert ("印太", "Indo-Pacific") in glossary
@@ -382,7 +390,8 @@ def test_rainbow_xliff_copies_the_source_and_offers_the_english(work, tmp_path):
         target = unit.find("x:target", ns)
         assert unit.findtext("x:source", namespaces=ns) == target.text == s.zh_text
         assert target.get("state") == "needs-translation"
-        (offer,) = unit.findall("x:alt-trans", ns)
+        (offer,) = [alt for alt in unit.findall("x:alt-trans", ns)
+                    if alt.get("origin") != "zhen-human-memory"]  # not a fuzzy match
         assert offer.get("origin") == ("zhen-human" if s.human else "zhen-machine")
         assert offer.findtext("x:target", namespaces=ns) == s.en
     # an untouched Rainbow file changes nothing: a copy of the source is no translation
