@@ -93,8 +93,11 @@ class Sentence:
     @property
     def zh_text(self) -> str:
         """The Chinese as the TEI's `s`, XLIFF, TMX and OmegaT have it: without the white
-        space around it (the space after a sentence stays between it and the next)."""
-        return self.zh.strip()
+        space after it, which the TEI writes between this `s` and the next (the segmenter
+        leaves white space at the end of a sentence only; a line break, which no reader
+        leaves in a paragraph, would stay)."""
+        text = self.zh.rstrip()
+        return self.zh if "\n" in self.zh[len(text):] else text
 
     def take_translation(self, done: Sentence) -> None:
         """Take the translation of `done` (the same Chinese sentence, the same terms)."""

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from zhen.cli import cli
 from zhen.digests import normalise_sentence
@@ -140,8 +142,8 @@ def test_export_writes_a_complete_project(work, project):
     assert all(u.target == u.source == s.zh_text for u, s in zip(part.units, sentences))
     # the memory's human translation is pre-filled, the machine English is not
     saved = omegat.read_project_save(project / "omegat" / "project_save.tmx")
-    assert [(e.source, e.target, e.changeid) for e in saved] == [
-        ("日本政府表示同意。", "Tokyo agreed.", "wang")]
+    assert [(e.source, e.target, e.changeid) for e in saved
+            if e.changeid != TRANSLATOR] == [("日本政府表示同意。", "Tokyo agreed.", "wang")]
 
 
 def test_one_sentence_text_everywhere(work, project):
@@ -439,3 +441,25 @@ def test_a_translated_file_in_target_counts_where_the_project_memory_has_nothing
     back = {s.id: s for s in read_tei(output / "budget.tei.xml").sentences()}
     assert back[first.id].human and back[first.id].translator == "reviewer"
     assert back[first.id].en == "Washington wants more from Tokyo."
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.text("中文。ab", min_size=1, max_size=6),
+                          st.sampled_from(["", " ", "  ", "\u3000", "\t", "\r", "\n", " \n"])),
+                min_size=1, max_size=4))
+def test_the_space_after_a_sentence_is_between_the_s_elements(pieces):
+    """Written and read back, every sentence is the same string; its `s` holds zh_text."""
+    from zhen.document import Document, Paragraph, Sentence, SourceInfo
+    from zhen.tei.body import tei_bytes
+    from zhen.tei.read import parse_tei
+
+    sentences = [Sentence(f"p1.s{n}", text + gap, "x")
+                 for n, (text, gap) in enumerate(pieces, 1) if (text + gap).strip()]
+    doc = Document("d", "t", SourceInfo("d.txt", "0" * 64, "utf-8"),
+                   [Paragraph("p1", sentences)])
+    root = etree.fromstring(tei_bytes(doc))
+    back = parse_tei(root, "d.tei.xml").sentences()
+    assert [s.zh for s in back] == [s.zh for s in sentences]
+    written = root.xpath("//t:div[@xml:lang='zh']//t:s",
+                         namespaces={"t": "http://www.tei-c.org/ns/1.0"})
+    assert ["".join(el.itertext()) for el in written] == [s.zh_text for s in sentences]

@@ -219,7 +219,9 @@ def _p_xml(para: Paragraph, english: bool) -> str:
     sentences = []
     for s in para.sentences:
         s_attrs = _en_s_attrs(s) if english else {"xml_id": zh_id(s.id)}
-        text = s.en or "" if english else s.zh.rstrip()
+        text = s.en or "" if english else s.zh_text
+        if not english and any(occ.end > len(text) for occ in s.terms):
+            text = s.zh  # (a term never covers white space, but if one did it stays whole)
         gap = "" if english else _escape_text(s.zh[len(text):])  # the space after it: outside
         lead, terms = _inline_parts(text, s, english)
         if not lead and not terms:
