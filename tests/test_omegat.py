@@ -396,6 +396,9 @@ def test_rainbow_xliff_copies_the_source_and_offers_the_english(work, tmp_path):
                     if alt.get("origin") != "zhen-human-memory"]  # not a fuzzy match
         assert offer.get("origin") == ("zhen-human" if s.human else "zhen-machine")
         assert offer.findtext("x:target", namespaces=ns) == s.en
+    refused = zhen(work, "export", "tmx", "--rainbow", root / "output" / "budget.tei.xml",
+                   "-o", tmp_path / "x.tmx", ok=False)
+    assert refused.exit_code == 2 and "--rainbow is an option of the xliff export" in refused.output
     # an untouched Rainbow file changes nothing: a copy of the source is no translation
     before = (root / "output" / "budget.tei.xml").read_bytes()
     done = zhen(work, "import", "xliff", xlf, "-o", root / "output")

@@ -42,6 +42,8 @@ def export(fmt, tei, out, name, memory_path, no_memory, rainbow):
     """Export TEI files read back into FORMAT: tmx, vrt, moses, cesalign, xliff or omegat."""
     from zhen.exports import FORMATS, ExportOptions
 
+    if rainbow and fmt != "xliff":
+        raise click.UsageError(f"--rainbow is an option of the xliff export, not of {fmt}")
     with opened_memory(memory_path, no_memory or fmt not in MEMORY_EXPORTS) as memory:
         written = FORMATS[fmt].write(list(tei), out, ExportOptions(name, memory, rainbow))
     for path in written:
