@@ -25,7 +25,8 @@ from zhen.digests import normalise_sentence
 from zhen.errors import InputError, OutputError, TeiError, ZhenError
 from zhen.formats import omegat
 from zhen.formats.xliff import XLIFF_NS, read_xliff
-from zhen.memory import HumanTranslation, TranslationMemory
+from zhen.memory.base import HumanTranslation
+from zhen.memory.sqlite import SqliteMemory
 from zhen.tei.omegat import import_omegat
 from zhen.tei.read import read_tei
 
@@ -93,7 +94,7 @@ def work(tmp_path_factory, tiny_model):
                                str(REPO / "glossary" / "terms.tsv"), "--beam-size", "1",
                                "--num-hypotheses", "1"], env=env)
     assert done.exit_code == 0, done.output
-    with TranslationMemory(root / "memory.sqlite3") as memory:
+    with SqliteMemory(root / "memory.sqlite3") as memory:
         memory.store_human([
             HumanTranslation("日本政府表示同意。", "Tokyo agreed.", "wang", "test"),
             HumanTranslation("华盛顿要求东京大幅增加预算。", "Washington wants far more.", "wang",
@@ -284,7 +285,7 @@ def test_import_makes_them_human_in_valid_tei_and_the_memory(work, translated, t
     agreed = next(s for s in budget.sentences() if s.zh == "日本政府表示同意。")
     assert agreed.human and agreed.en == "Tokyo agreed." and agreed.translator == "wang"
     tei_validator(*tei_files(root))
-    with TranslationMemory(root / "memory.sqlite3") as memory:
+    with SqliteMemory(root / "memory.sqlite3") as memory:
         found = memory.lookup_human([quoted.zh])[normalise_sentence(quoted.zh)]
     assert (found.target, found.translator) == ("U.S. officials often say allies must pay.",
                                                 TRANSLATOR)

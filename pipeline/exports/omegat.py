@@ -32,7 +32,7 @@ from zhen.exports.parallel import add_tu, tmx_bytes, tmx_skeleton, tuid
 from zhen.exports.xliff import xliff_name
 from zhen.formats import omegat
 from zhen.formats.xliff import render_xliff
-from zhen.memory import HumanTranslation, TranslationMemory
+from zhen.memory.base import HumanTranslation, Memory
 from zhen.memory.fuzzy import suggest_translations
 from zhen.qa.run import by_sentence, check_documents
 
@@ -50,7 +50,7 @@ def _check_target(out: Path) -> None:
                           "translator's work: `zhen import omegat` it first); give a new folder")
 
 
-def _prefilled(docs: list[TeiDoc], memory: TranslationMemory | None
+def _prefilled(docs: list[TeiDoc], memory: Memory | None
                ) -> tuple[list[omegat.SavedTranslation], set[int]]:
     """The project memory's entries: each sentence's human translation (the TEI's, else the
     memory's), a default translation for the first of each Chinese sentence, an alternative
@@ -97,7 +97,7 @@ def _machine_tmx(docs: list[TeiDoc], skip: set[int]) -> bytes:
     return tmx_bytes(root)
 
 
-def _human_tmx(docs: list[TeiDoc], memory: TranslationMemory | None) -> bytes | None:
+def _human_tmx(docs: list[TeiDoc], memory: Memory | None) -> bytes | None:
     """People's translations of sentences similar to the documents' (≥ 75 %), for OmegaT's
     fuzzy matches; None without a memory or without any."""
     if memory is None:
@@ -135,7 +135,7 @@ def _write(root: Path, relative: str, data: bytes) -> None:
 
 
 def export_omegat(tei_paths: Iterable[str | Path], out_dir: str | Path,
-                  memory: TranslationMemory | None = None) -> list[Path]:
+                  memory: Memory | None = None) -> list[Path]:
     """Write the OmegaT project of the TEI files into the new folder `out_dir`; returns the
     files written.  Refuses (OutputError) a folder that exists and is not empty."""
     out = Path(out_dir)

@@ -24,7 +24,7 @@ from zhen.digests import normalise_sentence
 from zhen.errors import InputError, TeiError
 from zhen.formats import omegat
 from zhen.formats.xliff import XliffUnit, read_xliff
-from zhen.memory import TranslationMemory
+from zhen.memory.base import Memory
 from zhen.tei.edits import EditResult, apply_edits
 
 XLIFF_SUFFIXES = (".xlf", ".xliff")
@@ -161,7 +161,7 @@ def plan_import(project_dir: Path, tei_dir: Path, translator: str = ""
 
 
 def import_omegat(project_dir: str | Path, tei_dir: str | Path,
-                  memory: TranslationMemory | None, translator: str = "") -> OmegatImport:
+                  memory: Memory | None, translator: str = "") -> OmegatImport:
     """Apply the translator's work in the OmegaT project `project_dir` to the TEI files in
     `tei_dir` it was exported from; `translator` names whoever OmegaT did not record."""
     project_dir = Path(project_dir)
