@@ -83,6 +83,9 @@ def parse_tei(root: etree._Element, name: str = "") -> Document:
         for zs in zp.findall(_t("s")):
             sid = zs.get(XML_ID).removeprefix("zh.")
             zh_text, found = _read_inline(zs)
+            gap = zs.tail or ""  # the space after the sentence (Sentence.zh_text), not
+            if gap and not gap.strip() and "\n" not in gap:  # a re-indentation's
+                zh_text += gap
             sentence = Sentence(id=sid, zh=zh_text, terms=[occ for occ, _, _ in found])
             by_id = {xid: occ for occ, xid, _ in found}
             es = english.get(zs.get(XML_ID))
