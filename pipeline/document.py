@@ -90,6 +90,15 @@ class Sentence:
     def human(self) -> bool:
         return self.origin is Origin.HUMAN
 
+    @property
+    def zh_text(self) -> str:
+        """The Chinese as the TEI's `s`, XLIFF, TMX and OmegaT have it: without the white
+        space after it, which the TEI writes between this `s` and the next (the segmenter
+        leaves white space at the end of a sentence only; a line break, which no reader
+        leaves in a paragraph, would stay)."""
+        text = self.zh.rstrip()
+        return self.zh if "\n" in self.zh[len(text):] else text
+
     def take_translation(self, done: Sentence) -> None:
         """Take the translation of `done` (the same Chinese sentence, the same terms)."""
         self.en, self.origin = done.en, done.origin

@@ -41,7 +41,9 @@ class ModelInfo:
     @property
     def model_id(self) -> str:
         """What identifies the model's behaviour (memory and --update key part)."""
-        return f"{self.kind}:{self.name}@{self.version}#{self.fingerprint[:16]}"
+        from zhen.signature import model_id
+
+        return model_id(self.kind, self.name, self.version, self.fingerprint)
 
     def record(self) -> dict:
         """The identity as plain data, for the TEI header."""

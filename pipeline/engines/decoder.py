@@ -22,6 +22,7 @@ from zhen.document import Sentence, Term
 from zhen.engines.base import ModelInfo
 from zhen.engines.registry import load_engine
 from zhen.settings import DecodingOptions
+from zhen.signature import RunSignature
 
 Finished = Callable[[list[Sentence]], None]
 
@@ -114,13 +115,13 @@ def decoding_options(options: DecodingOptions, cluster: str | None) -> DecodingO
     return resolve_device(options)
 
 
-def open_decoder(model: ModelInfo, options: DecodingOptions, cluster: str | None = None,
-                 requested_device: str = "auto") -> Decoder:
+def open_decoder(model: ModelInfo, options: DecodingOptions, signature: RunSignature,
+                 cluster: str | None = None, requested_device: str = "auto") -> Decoder:
     """The decoder for `model` with the run's resolved `options`: here, or on the Dask
     cluster `cluster` (tcp://HOST:PORT or local:N; `requested_device` is what each worker
-    resolves)."""
+    resolves; the run's `signature` names what the workers load)."""
     if cluster:
         from zhen.engines.cluster import ClusterDecoder
 
-        return ClusterDecoder(cluster, model, options, requested_device)
+        return ClusterDecoder(cluster, model, options, requested_device, signature)
     return LocalDecoder(model, options)
