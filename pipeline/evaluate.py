@@ -100,7 +100,7 @@ def _translate_in_child(args: dict) -> dict:
     batch = BatchTranslator(Path(args["glossary"]), args["model"], args["options"])
     sentences = [Sentence(id=f"s{n}", zh=zh, terms=match_terms(batch.matcher, zh))
                  for n, zh in enumerate(args["sources"], start=1)]
-    _ = batch.translator  # load the model before the clock starts
+    batch.decoder.start()  # load the model (or reach its server) before the clock starts
     start = time.perf_counter()
     batch.translate_sentences(sentences)
     seconds = time.perf_counter() - start

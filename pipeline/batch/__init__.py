@@ -173,12 +173,13 @@ class LocalDecoder:
     """Where chunks are decoded without --cluster: here, one after another, on the model
     this process loads at the first chunk.
 
-    The seam's interface (`cluster.ClusterDecoder` is the other side): `decode(chunk,
+    The seam's interface (`cluster.ClusterDecoder` and `engines.llm.decoder.LlmDecoder`
+    are the others; the model chooses, `ModelInfo.decoder`): `decode(chunk,
     terms, finished)` fills the chunk's sentences and calls `finished` with them, at once
     here (a cluster calls it from `deliver`, in this thread); `deliver(until)` hands over
     the chunks done elsewhere, waiting until `until()` or none is in flight; `in_flight`
     and `capacity` (chunks sent, chunks worth sending ahead), `started`, `decoder_calls`,
-    `close()`."""
+    `read(document, sentences)` (context), `start()`, `close()`."""
 
     in_flight = 0
     capacity = 1
@@ -199,6 +200,14 @@ class LocalDecoder:
 
     def deliver(self, until: Callable[[], bool] = lambda: False) -> None:
         """Nothing is ever in flight here."""
+
+    def read(self, document, sentences: list[Sentence]) -> None:
+        """Each document's sentences of a window, in reading order, before any is filled
+        (a decoder that gives the model context uses it); nothing here."""
+
+    def start(self) -> None:
+        """Load the model now (before a clock starts)."""
+        _ = self.batch.translator
 
     def close(self) -> None:
         pass
@@ -231,19 +240,18 @@ class BatchTranslator:
         # serve where the memory has none (it may be off, or another file).
         self._edited: dict[str, HumanTranslation] = {}
         self._carried: dict[str, HumanTranslation] = {}
-        self.context = memory_context(self.model.model_id, self.options.output_key())
+        self.context = memory_context(self.model.model_id,
+                                      self.model.output_key(self.options))
         # Without a memory, this run's own translations by key, so that no sentence is
         # decoded twice in one run either (bounded: the oldest are forgotten first).
         self._run_cache: OrderedDict[str, Sentence] = OrderedDict()
         self.saved = 0  # decoded sentences already stored (what an interrupted run keeps)
         self._targets: dict[Path, Path] = {}  # inputs written to a file of another name
-        # Where chunks are decoded: here, or on a Dask cluster (--cluster, cluster.py).
-        self.decoder: LocalDecoder | ClusterDecoder = LocalDecoder(self)
-        if cluster:
-            from zhen.engines.cluster import ClusterDecoder
-
-            requested = (options or DecodingOptions()).device  # each worker resolves its own
-            self.decoder = ClusterDecoder(cluster, self.model, self.options, requested)
+        # Where chunks are decoded, as the model says: here, on a Dask cluster (--cluster,
+        # engines.cluster), on a model server (engines.llm).  With a cluster, each worker
+        # resolves the device asked for itself.
+        self.decoder: LocalDecoder | ClusterDecoder = self.model.decoder(
+            self, cluster, (options or DecodingOptions()).device)
         # Distinct sentences being decoded, by (key, Chinese), with their repetitions; and
         # sentences of later windows waiting for them (as they would have come from the
         # memory had the earlier window been finished).  Empty between windows here.
@@ -260,22 +268,13 @@ class BatchTranslator:
     def provenance(self, from_memory: int = 0, engine: bool = True) -> Provenance:
         """The header's account of this batch; engine=False leaves out the CTranslate2
         version, which takes importing it."""
-        if engine:
-            import ctranslate2
         return Provenance(
-            package_name=self.model.name,
-            package_version=self.model.version,
-            package_synthetic=self.model.synthetic,
-            ctranslate2_version=ctranslate2.__version__ if engine else "",
             glossary_path=self.glossary.path.name,
             glossary_sha256=self.glossary.sha256,
             pipeline_version=__version__,
             date=_dt.date.today().isoformat(),
             sentences_from_memory=from_memory,
-            model_kind=self.model.kind,
-            model_fingerprint=self.model.fingerprint,
-            device=self.options.device,
-            settings=self.options.to_record(),
+            **self.model.provenance(self.options, engine),
         )
 
     def is_up_to_date(self, path: Path, existing: ExistingOutput | None) -> bool:
@@ -570,6 +569,8 @@ class BatchTranslator:
         order, by a later flush; without, every window sent is written before returning.
         Decoding here, each window is written at once."""
         if window:
+            for job, para in window:  # each document's sentences, in reading order
+                self.decoder.read(job, para.sentences)
             sentences = [s for _, para in window for s in para.sentences]
             decoded, waits = self._submit(sentences, bar.update)
             report.sentences_translated += decoded

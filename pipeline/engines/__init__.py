@@ -58,6 +58,37 @@ class ModelInfo:
         return {"kind": self.kind, "name": self.name, "version": self.version,
                 "fingerprint": self.fingerprint, "synthetic": self.synthetic}
 
+    # What the batch runner asks of a model (a model on a server answers otherwise:
+    # engines.llm.model.ServerModel).
+
+    def output_key(self, options) -> str:
+        """The decoding settings that change this model's output, as a key part."""
+        return options.output_key()
+
+    def decoder(self, batch, cluster: str | None = None, requested: str = "auto"):
+        """Where the runner's chunks are decoded: here (batch.LocalDecoder), or on a Dask
+        cluster (engines.cluster.ClusterDecoder; `requested`: the device asked for)."""
+        if cluster:
+            from zhen.engines.cluster import ClusterDecoder
+
+            return ClusterDecoder(cluster, self, batch.options, requested)
+        from zhen.batch import LocalDecoder
+
+        return LocalDecoder(batch)
+
+    def provenance(self, options, engine: bool = True) -> dict:
+        """The header's account of the model and its settings (Provenance fields);
+        engine=False leaves out the CTranslate2 version, which takes importing it."""
+        version = ""
+        if engine:
+            import ctranslate2
+
+            version = ctranslate2.__version__
+        return {"package_name": self.name, "package_version": self.version,
+                "package_synthetic": self.synthetic, "ctranslate2_version": version,
+                "model_kind": self.kind, "model_fingerprint": self.fingerprint,
+                "device": options.device, "settings": options.to_record()}
+
 
 class ModelKind(Protocol):
     """What a model-kind module provides."""
@@ -74,9 +105,9 @@ class ModelKind(Protocol):
 
 def model_kinds() -> dict[str, ModelKind]:
     """The kinds, in the order folders are tried."""
-    from zhen.engines import argos, nllb, opus_mt
+    from zhen.engines import argos, llm, nllb, opus_mt
 
-    return {k.name: k for k in (argos.KIND, opus_mt.KIND, nllb.KIND)}
+    return {k.name: k for k in (argos.KIND, opus_mt.KIND, nllb.KIND, llm.KIND)}
 
 
 def models_dir() -> Path:
@@ -137,6 +168,11 @@ def resolve_model(spec: str | os.PathLike | None) -> ModelInfo:
                 "or pass --model / set ZHEN_MODEL"
             )
         return models[0]
+    for kind in model_kinds().values():  # a model that is no folder: a server's URL or name
+        resolve = getattr(kind, "resolve", None)
+        found = resolve(str(spec)) if resolve else None
+        if found is not None:
+            return found
     path = Path(spec)
     if path.is_dir():
         return load_model(path)

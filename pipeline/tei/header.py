@@ -116,14 +116,16 @@ def build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
     app_info = _sub(ed, "appInfo")
     app = _sub(app_info, "application", ident="zhen", version=prov.pipeline_version or "0")
     _sub(app, "label", "zhen")
-    app = _sub(app_info, "application", ident="ctranslate2",
-               version=prov.ctranslate2_version or "0")
-    _sub(app, "label", "CTranslate2")
+    if prov.ctranslate2_version or not prov.model_desc:
+        app = _sub(app_info, "application", ident="ctranslate2",
+                   version=prov.ctranslate2_version or "0")
+        _sub(app, "label", "CTranslate2")
     app = _sub(app_info, "application", ident=_ident(prov.package_name or "none"),
                version=prov.package_version or "0")
     _sub(app, "label", f"{MODEL_LABELS.get(prov.model_kind, 'model')} {prov.package_name}")
     # For people; the exact settings are in xenoData (PROVENANCE_RECORD) below.
-    desc = [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
+    desc = [prov.model_desc] if prov.model_desc else \
+        [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
     if prov.device:
         desc.append(f"device {prov.device}")
     if prov.length_cap:
@@ -164,6 +166,8 @@ def build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
                         "synthetic": prov.package_synthetic},
               "ctranslate2": prov.ctranslate2_version, "device": prov.device,
               "settings": json.loads(prov.settings) if prov.settings else {}}
+    if prov.model_desc:
+        record["description"] = prov.model_desc
     _sub(header, "xenoData", json.dumps(record, sort_keys=True, ensure_ascii=False),
          type=PROVENANCE_RECORD)
     rd = _sub(header, "revisionDesc")

@@ -1,0 +1,135 @@
+"""The batch runner's decoder for a model on a server (the seam's other side of
+`LocalDecoder` and `ClusterDecoder`): chunks are translated here, with requests running
+concurrently, and every finished sentence is handed back at once (stored in the memory)."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict, deque
+from collections.abc import Callable
+
+from zhen.document import Sentence, Term
+from zhen.engines.llm.client import ServerError
+from zhen.engines.llm.translator import LlmTranslator
+
+_KEEP = 20_000  # sentences whose context is remembered until decoded (bounded)
+_DOCS = 1_000  # documents whose last sentences are remembered between windows
+
+
+class LlmDecoder:
+    in_flight = 0
+    capacity = 1
+
+    def __init__(self, batch, model):
+        self.batch = batch
+        self.model = model
+        self._translator: LlmTranslator | None = None
+        self._context: OrderedDict[int, tuple[Sentence, tuple[Sentence, ...]]] = OrderedDict()
+        self._tails: OrderedDict[int, deque] = OrderedDict()
+        self._human = None
+
+    @property
+    def started(self) -> bool:
+        return self._translator is not None
+
+    @property
+    def decoder_calls(self) -> int:
+        return self._translator.decoder_calls if self._translator else 0
+
+    @property
+    def translator(self) -> LlmTranslator:
+        if self._translator is None:
+            self._translator = LlmTranslator(self.model, self.model.client(),
+                                             self.model.concurrency,
+                                             self.batch.options.enforce_terms)
+            self._translator.keep_prompts = bool(os.environ.get("ZHEN_LLM_KEEP_PROMPTS"))
+        return self._translator
+
+    def start(self) -> None:
+        _ = self.translator
+
+    # -- the seam ------------------------------------------------------------------------
+
+    def read(self, document, sentences: list[Sentence]) -> None:
+        """The sentences of one document in reading order, before they are filled: each
+        one's previous sentences are its context."""
+        k = self.model.options.context_sentences
+        if not k:
+            return
+        key = id(document)
+        tail = self._tails.pop(key, None) or deque(maxlen=k)
+        self._tails[key] = tail
+        while len(self._tails) > _DOCS:
+            self._tails.popitem(last=False)
+        for s in sentences:
+            self._context[id(s)] = (s, tuple(tail))
+            tail.append(s)
+        while len(self._context) > _KEEP:
+            self._context.popitem(last=False)
+
+    def decode(self, chunk: list[Sentence], terms: dict[str, Term], finished: Callable) -> None:
+        refs = self._references(chunk)
+        try:
+            self.translator.translate(chunk, terms, finished, self._context_of,
+                                      lambda s: refs.get(id(s), []))
+        except ServerError as exc:
+            raise ServerError(f"{exc}; {self._kept()}") from None
+        finally:
+            for s in chunk:
+                self._context.pop(id(s), None)
+
+    def deliver(self, until: Callable[[], bool] = lambda: False) -> None:
+        """Nothing is in flight between chunks."""
+
+    def close(self) -> None:
+        if self._translator is not None:
+            self._translator.close()
+
+    # -- what goes into the prompts ------------------------------------------------------
+
+    def _context_of(self, s: Sentence) -> tuple[list[str], list[tuple[str, str]]]:
+        """(the previous sentences' Chinese, (Chinese, English) of those a person
+        translated).  Machine English of earlier sentences is not given: with requests
+        running concurrently it would depend on which finished first, and the same
+        document must give the same prompts on every run."""
+        entry = self._context.get(id(s))
+        if entry is None or entry[0] is not s:
+            return [], []
+        previous = entry[1]
+        return ([p.zh for p in previous],
+                [(p.zh, p.en) for p in previous if p.human and p.en])
+
+    def _references(self, chunk: list[Sentence]) -> dict[int, list[tuple[str, str]]]:
+        """People's translations of similar sentences, by sentence: the memory's fuzzy
+        matcher (the one behind XLIFF's alt-trans), best first."""
+        o = self.model.options
+        if not o.references:
+            return {}
+        human = self._human_translations()
+        if not human:
+            return {}
+        from zhen.memory.fuzzy import suggest_translations
+
+        probes = [Sentence(id=str(i), zh=s.zh) for i, s in enumerate(chunk)]
+        found = suggest_translations(probes, human, o.reference_min_score, o.references)
+        return {id(chunk[int(i)]): [(g.source, g.target) for g in items]
+                for i, items in found.items()}
+
+    def _human_translations(self):
+        if self._human is None:
+            batch = self.batch
+            found = {}
+            if batch.memory is not None:
+                for item in batch.memory.human_entries():
+                    found[item.key] = item
+            for table in (getattr(batch, "_carried", {}), getattr(batch, "_edited", {})):
+                found.update(table)
+            self._human = list(found.values())
+        return self._human
+
+    def _kept(self) -> str:
+        batch = self.batch
+        if batch.memory is None:
+            return "nothing translated was kept (--no-memory)"
+        return (f"{batch.saved} translated sentence(s) are in the memory; a rerun continues "
+                "from there")
