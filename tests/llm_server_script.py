@@ -59,6 +59,8 @@ def reply(mode: str, body: dict, n: int):
         content = f"{english} 还有中文"
     elif mode == "ignores-terms":  # never gives the renderings
         content = f"Sentence {n}."
+    elif mode == "stressed-terms":  # gives the renderings only when they are stressed
+        content = english if ("MUST" in text or "必须" in text) else f"Sentence {n}."
     elif mode == "batch":
         m = re.search(r"(\[.*\])", text, re.S)
         items = json.loads(m.group(1)) if m and body.get("response_format") else None
@@ -138,6 +140,10 @@ def main() -> None:
                     return self._send(401, {"error": {"message": "invalid api key"}})
                 return self._send(200, {"object": "list", "data": [
                     {"id": m, "object": "model"} for m in models]})
+            if self.path == "/props":  # as llama-server says it
+                if args.mode == "no-template":
+                    return self._send(200, {"chat_template": "", "total_slots": 1})
+                return self._send(200, {"chat_template": "{{ messages }}", "total_slots": 3})
             self._send(404, {"error": {"message": "not found"}})
 
         def do_POST(self):

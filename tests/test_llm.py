@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -145,10 +146,23 @@ def requests_of(log: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
 
 
-def zhen(*args, env_vars=None):
-    result = CliRunner().invoke(cli, [str(a) for a in args], env=env_vars,
-                                catch_exceptions=False)
-    return result
+@dataclass
+class Result:
+    exit_code: int
+    output: str
+
+
+def zhen(*args) -> Result:
+    """The CLI in-process; a ZhenError as `zhen.cli.main` prints it: one line."""
+    from zhen.errors import ZhenError
+
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    exc = result.exception
+    if isinstance(exc, ZhenError):
+        return Result(exc.exit_code, result.output + f"zhen: error: {exc}\n")
+    if exc is not None and not isinstance(exc, SystemExit):
+        raise exc
+    return Result(result.exit_code, result.output)
 
 
 def translate(env, model, *extra, out="out.tei.xml", source="article.txt"):
@@ -229,15 +243,18 @@ def test_registered_name_and_model_list(env, llama_server):
     assert res.exit_code == 0, res.output
 
 
+@pytest.mark.slow
 def test_a_server_killed_mid_run_then_the_rerun_completes_the_rest(env, gguf_model, tmp_path):
     """Kill the server while zhen translates: one line, finished sentences kept; after a
     restart the rerun sends requests for the rest only."""
+    N = 80
     port = free_port()
     proc, url = start_llama(gguf_model, port)
-    lines = [f"第{i}条新闻：政府发布了新的经济政策，促进贸易和投资。" for i in range(1, 41)]
+    lines = [f"第{i}条新闻：政府发布了新的经济政策，促进贸易和投资。" for i in range(1, N + 1)]
     (env / "long.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     registry = env / "models.json"
-    res = register("tiny", url, "concurrency=1", "backoff=0.05", "http_retries=2")
+    res = register("tiny", url, "concurrency=1", "backoff=0.05", "http_retries=2",
+                   "context_sentences=0", "reply_retries=0")
     assert res.exit_code == 0, res.output
     environ = dict(os.environ, ZHEN_LLM_MODELS=str(registry),
                    ZHEN_MEMORY=str(env / "memory.sqlite3"))
@@ -265,7 +282,7 @@ def test_a_server_killed_mid_run_then_the_rerun_completes_the_rest(env, gguf_mod
     assert "Traceback" not in err
     assert not (env / "long.tei.xml").exists()
     kept = machine_rows(env)
-    assert 5 <= kept < 40
+    assert 5 <= kept < N
     proc, url = start_llama(gguf_model, port)
     try:
         done = subprocess.run([sys.executable, "-m", "zhen", "translate", str(env / "long.txt"),
@@ -275,8 +292,8 @@ def test_a_server_killed_mid_run_then_the_rerun_completes_the_rest(env, gguf_mod
     finally:
         stop(proc)
     assert done.returncode == 0, done.stderr
-    assert f"{kept} from memory, {40 - kept} decoded" in done.stderr
-    assert len(read_tei(env / "long.tei.xml").sentences()) == 40
+    assert f"{kept} from memory, {N - kept} decoded" in done.stderr
+    assert len(read_tei(env / "long.tei.xml").sentences()) == N
 
 
 def machine_rows(env: Path) -> int:
@@ -285,7 +302,7 @@ def machine_rows(env: Path) -> int:
         return 0
     try:
         with sqlite3.connect(path, timeout=1) as db:
-            return db.execute("SELECT count(*) FROM translations").fetchone()[0]
+            return db.execute("SELECT count(*) FROM tm").fetchone()[0]
     except sqlite3.Error:
         return 0
 
@@ -347,7 +364,7 @@ def test_terms_in_the_prompt_checked_and_stressed_once(env, scripted):
     assert "Glossary" not in plain  # only the terms of the sentence itself
 
     url, log = scripted("ignores-terms")
-    res = translate(env, url, out="missed.tei.xml")
+    res = translate(env, url, "--no-memory", out="missed.tei.xml")
     assert res.exit_code == 0, res.output
     doc = read_tei(env / "missed.tei.xml")
     statuses = [o.status.value for s in doc.sentences() for o in s.terms]
@@ -355,6 +372,15 @@ def test_terms_in_the_prompt_checked_and_stressed_once(env, scripted):
     stressed = [b for b in requests_of(log) if "MUST" in b["messages"][-1]["content"]]
     with_terms = [s for s in doc.sentences() if s.terms]
     assert len(stressed) == len(with_terms)  # one stressed retry each, no more
+
+    url, log = scripted("stressed-terms")
+    res = translate(env, url, "--no-memory", out="enforced.tei.xml")
+    assert res.exit_code == 0, res.output
+    doc = read_tei(env / "enforced.tei.xml")
+    statuses = [o.status.value for s in doc.sentences() for o in s.terms]
+    assert statuses and set(statuses) == {"enforced"}
+    header = (env / "enforced.tei.xml").read_text(encoding="utf-8")
+    assert "a miss asked once more with the terms stressed" in header
 
 
 def test_a_persons_correction_is_a_reference_in_a_similar_sentences_prompt(env, scripted):
@@ -369,9 +395,11 @@ def test_a_persons_correction_is_a_reference_in_a_similar_sentences_prompt(env, 
         es.remove(child)
     es.text = "The government issued a fresh economic policy."
     tree.write(str(env / "a.tei.xml"), xml_declaration=True, encoding="UTF-8")
+    before = len(requests_of(log))
     res = translate(env, url, source="a.txt", out="a.tei.xml")
     assert res.exit_code == 0, res.output
-    before = len(requests_of(log))
+    assert len(requests_of(log)) == before  # the person's translation: no request
+    assert read_tei(env / "a.tei.xml").sentences()[0].human
     # a similar new sentence: the person's translation is a reference in its prompt
     (env / "b.txt").write_text("政府发布了新的经济政策和措施。\n", encoding="utf-8")
     res = translate(env, url, source="b.txt", out="b.tei.xml")
@@ -414,7 +442,7 @@ def test_json_array_batches_and_their_fallback(env, scripted):
 
     url, log = scripted("batch-wrong-count")
     assert register("w", url, "batch_sentences=3", "context_sentences=0").exit_code == 0
-    res = translate(env, "w", out="w.tei.xml")
+    res = translate(env, "w", "--no-memory", out="w.tei.xml")
     assert res.exit_code == 0, res.output
     doc = read_tei(env / "w.tei.xml")
     assert len(doc.sentences()) == 6 and all(s.en.startswith("Sentence") for s in doc.sentences())
@@ -486,7 +514,8 @@ def test_api_key_from_its_variable_never_written(env, scripted, monkeypatch):
     (["model", "add", "x", "http://127.0.0.1:9/v1", "--api-key-env", "my key"],
      "not an environment variable's name"),
     (["model", "add", "x", "http://127.0.0.1:9/v1", "--set", "beam=4"], "no such setting"),
-    (["translate", "article.txt", "--model", "ftp://127.0.0.1/v1"], "not an http(s) URL"),
+    (["translate", "article.txt", "--model", "ftp://127.0.0.1/v1", "--glossary", GLOSSARY],
+     "not an http(s) URL"),
 ])
 def test_bad_input_is_one_line(env, args, expected, monkeypatch):
     monkeypatch.chdir(env)
@@ -508,18 +537,31 @@ def test_several_or_no_served_models(env, scripted):
     assert res.exit_code != 0 and "serves no model" in res.output
 
 
-def test_a_model_without_chat_template(env, tmp_path):
-    pytest.importorskip("llama_cpp.server")
-    from zhen.engines.llm.synth import write_tiny_gguf
+def test_a_model_without_chat_template(env, scripted):
+    """llama-server's /props says when a model has no chat template (llama-cpp-python's
+    server falls back to a built-in one, so it cannot show it)."""
+    url, log = scripted("no-template")
+    res = translate(env, url)
+    assert res.exit_code != 0 and "--profile completion" in res.output
+    assert register("p", url, profile="completion").exit_code == 0
+    res = translate(env, "p")
+    assert res.exit_code == 0, res.output
+    assert all(b["_path"] == "/v1/completions" and b["prompt"].endswith("English:")
+               for b in requests_of(log))
 
-    path = tmp_path / "plain.gguf"
-    write_tiny_gguf(path, chat_template="")
-    proc, url = start_llama(path, alias="plain-model")
-    try:
-        res = translate(env, url)
-        assert res.exit_code != 0 and "--profile completion" in res.output
-        assert register("p", url, profile="completion").exit_code == 0
-        res = translate(env, "p")
-        assert res.exit_code == 0, res.output
-    finally:
-        stop(proc)
+
+def test_the_completion_profile_on_a_real_server(env, llama_server):
+    assert register("c", llama_server, profile="completion").exit_code == 0
+    res = translate(env, "c")
+    assert res.exit_code == 0, res.output
+    doc = read_tei(env / "out.tei.xml")
+    assert len(doc.sentences()) == 6 and all("\n" not in s.en for s in doc.sentences())
+
+
+def test_concurrency_from_the_servers_slots(env, scripted):
+    from zhen.engines.llm.model import resolve
+
+    url, _ = scripted("ok")
+    assert resolve(url).concurrency == 3  # its /props: total_slots
+    assert register("one", url, "concurrency=1").exit_code == 0
+    assert resolve("one").concurrency == 1
