@@ -93,8 +93,9 @@ def reply(mode: str, body: dict, n: int):
         words = ["again"] * int(body.get("max_tokens") or 10_000)
         content = " ".join(words)
         return 200, _chat(body, content, "length"), {}
-    elif mode == "slow":
-        time.sleep(float(body.get("_sleep", 5)))
+    elif mode == "slow-after-3":  # three quick replies, then each takes a minute
+        if n > 3:
+            time.sleep(60)
         content = english
     else:  # "ok"
         content = english

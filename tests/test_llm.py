@@ -565,3 +565,36 @@ def test_concurrency_from_the_servers_slots(env, scripted):
     assert resolve(url).concurrency == 3  # its /props: total_slots
     assert register("one", url, "concurrency=1").exit_code == 0
     assert resolve("one").concurrency == 1
+
+
+def test_cluster_is_refused_for_a_model_on_a_server(env, scripted):
+    url, _ = scripted("ok")
+    res = translate(env, url, "--cluster", "local:2")
+    assert res.exit_code != 0
+    lines = [x for x in res.output.splitlines() if x.strip()]
+    assert len(lines) == 1 and "run without --cluster" in lines[0]
+
+
+def test_ctrl_c_keeps_what_finished(env, scripted):
+    """SIGINT during a run against a slow server: exit 130 at once, one line, the memory
+    keeps the sentences finished before."""
+    url, log = scripted("slow-after-3")
+    registry = env / "models.json"
+    assert register("s", url, "concurrency=1", "context_sentences=0").exit_code == 0
+    environ = dict(os.environ, ZHEN_LLM_MODELS=str(registry),
+                   ZHEN_MEMORY=str(env / "memory.sqlite3"))
+    run = subprocess.Popen([sys.executable, "-m", "zhen", "translate", str(env / "article.txt"),
+                            "-o", str(env / "out.tei.xml"), "--model", "s", "--glossary",
+                            str(GLOSSARY), "-q"], env=environ, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(requests_of(log)) < 4:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    started = time.monotonic()
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=30)
+    assert time.monotonic() - started < 5  # the slow reply in flight is not waited for
+    assert run.returncode == 130
+    assert "interrupted; 3 decoded sentence(s) saved in the memory" in err
+    assert machine_rows(env) == 3 and not (env / "out.tei.xml").exists()

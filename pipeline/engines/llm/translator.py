@@ -57,8 +57,11 @@ class LlmTranslator:
         return self.client.requests
 
     def close(self) -> None:
+        """Stop: requests not sent are not sent, retries stop, and a request in flight is
+        abandoned (its connection closed), so that Ctrl-C or a fault never waits for a
+        slow reply."""
         self.client.stop.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self.client.close()
 
     # -- a chunk --------------------------------------------------------------------------
