@@ -197,32 +197,45 @@ class LlmTranslator:
         locate_renderings(s, terms, status, model_text)
 
     def _max_tokens(self, s: Sentence) -> int:
-        o = self.options
-        return int(len(s.zh) * o.max_tokens_ratio) + o.max_tokens_extra
+        return max_tokens_for(s.zh, self.options)
 
     def _send(self, req: Request, max_tokens: int, attempt: int):
-        o = self.options
-        body = {"model": self.model.served_id, "max_tokens": max_tokens,
-                "temperature": o.temperature if attempt == 0 else max(o.temperature,
-                                                                      RETRY_TEMPERATURE),
-                "seed": o.seed + attempt, "cache_prompt": False}
-        body.update(self.profile.sampling)
-        if req.stop:
-            body["stop"] = list(req.stop)
-        if req.messages is not None:
-            body["messages"] = req.messages
-            body["logprobs"] = True
-            body["top_logprobs"] = 1  # llama-cpp-python gives none without it
-            body.update(self.profile.extra_body)
-        else:
-            body["prompt"] = req.prompt
-            body["logprobs"] = 1
-        if req.schema is not None:
-            body["response_format"] = {"type": "json_object", "schema": req.schema}
+        body = request_body(self.model.served_id, self.profile, self.options, req,
+                            max_tokens, attempt)
         if self.keep_prompts:
             with self._lock:
                 self.prompts.append(req.text)
         return self.client.generate(self.profile.endpoint, body)
+
+
+def max_tokens_for(zh: str, options) -> int:
+    """A request's max_tokens: from the source's length, as CTranslate2's length cap."""
+    return int(len(zh) * options.max_tokens_ratio) + options.max_tokens_extra
+
+
+def request_body(served_id: str, profile, options, req: Request, max_tokens: int,
+                 attempt: int = 0) -> dict:
+    """The JSON body of one request (attempt > 0: a retry, with another seed and some
+    temperature, so that it can differ)."""
+    o = options
+    body = {"model": served_id, "max_tokens": max_tokens,
+            "temperature": o.temperature if attempt == 0 else max(o.temperature,
+                                                                  RETRY_TEMPERATURE),
+            "seed": o.seed + attempt, "cache_prompt": False}
+    body.update(profile.sampling)
+    if req.stop:
+        body["stop"] = list(req.stop)
+    if req.messages is not None:
+        body["messages"] = req.messages
+        body["logprobs"] = True
+        body["top_logprobs"] = 1  # llama-cpp-python gives none without it
+        body.update(profile.extra_body)
+    else:
+        body["prompt"] = req.prompt
+        body["logprobs"] = 1
+    if req.schema is not None:
+        body["response_format"] = {"type": "json_object", "schema": req.schema}
+    return body
 
 
 def _term_pairs(s: Sentence, terms: dict[str, Term]) -> list[tuple[str, str]]:
