@@ -598,3 +598,14 @@ def test_ctrl_c_keeps_what_finished(env, scripted):
     assert run.returncode == 130
     assert "interrupted; 3 decoded sentence(s) saved in the memory" in err
     assert machine_rows(env) == 3 and not (env / "out.tei.xml").exists()
+
+
+def test_update_skips_an_up_to_date_output_without_a_request(env, scripted):
+    url, log = scripted("ok")
+    assert translate(env, url, "--update").exit_code == 0
+    sent = len(requests_of(log))
+    res = translate(env, url, "--update")
+    assert res.exit_code == 0 and "1 up to date" in res.output
+    assert len(requests_of(log)) == sent
+    res = translate(env, url, "--update", "--no-enforce")  # another setting: translated again
+    assert res.exit_code == 0 and "0 up to date" in res.output

@@ -129,3 +129,10 @@ def test_settings_from_strings():
         LlmOptions.from_mapping({"beam": "2"})
     with pytest.raises(ValueError, match="out of range"):
         LlmOptions.from_mapping({"batch_sentences": "0"})
+
+
+def test_a_password_in_the_url_is_never_shown():
+    from zhen.engines.llm.client import shown_url
+
+    assert shown_url("http://me:sekrit@127.0.0.1:8080/v1") == "http://me:***@127.0.0.1:8080/v1"
+    assert shown_url("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"

@@ -44,6 +44,7 @@ class Client:
         import httpx
 
         self.base_url = base_url.rstrip("/")
+        self.shown = shown_url(self.base_url)  # for messages: without a password in it
         self.api_key_env = api_key_env
         self.retries = retries
         self.backoff = backoff
@@ -75,7 +76,7 @@ class Client:
                           timeout=3.0 if quick else None)
         items = data.get("data") if isinstance(data, dict) else None
         if not isinstance(items, list):
-            raise ServerError(f"{self.base_url}/models: not an OpenAI-compatible model list; "
+            raise ServerError(f"{self.shown}/models: not an OpenAI-compatible model list; "
                               "give the URL of the API, e.g. http://127.0.0.1:8080/v1")
         return [str(m.get("id")) for m in items if isinstance(m, dict) and m.get("id")]
 
@@ -133,7 +134,7 @@ class Client:
             except _Malformed as exc:
                 if attempt == self.retries:
                     raise ServerError(
-                        f"{self.base_url}: the server's reply is not an OpenAI-compatible "
+                        f"{self.shown}: the server's reply is not an OpenAI-compatible "
                         f"{'chat ' if endpoint == 'chat' else ''}completion "
                         f"({_preview(exc.data)}); is this the API's URL?") from None
                 self._sleep(attempt, None)
@@ -145,7 +146,7 @@ class Client:
               timeout: float | None = None):
         httpx = self._httpx
         retries = self.retries if retries is None else retries
-        url = self.base_url + path
+        url = self.shown + path
         for attempt in range(retries + 1):
             if self.stop.is_set():
                 raise Stopped()
@@ -210,6 +211,17 @@ class _Malformed(Exception):
     def __init__(self, data):
         super().__init__("malformed reply")
         self.data = data
+
+
+def shown_url(url: str) -> str:
+    """The URL without the password of user:password@ (for messages and listings)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _preview(data) -> str:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from zhen.engines.llm.client import Client, ServerError
+from zhen.engines.llm.client import Client, ServerError, shown_url
 from zhen.engines.llm.profiles import Profile, choose_profile, get_profile
 from zhen.errors import ModelError
 from zhen.settings import LlmOptions
@@ -66,7 +66,7 @@ class ServerModel:
         if cluster:
             raise ModelError(f"--cluster {cluster}: {self.name} is a model on a server, which "
                              "does the decoding; run without --cluster (more requests at once: "
-                             f"zhen model add NAME {self.url} --set concurrency=N)")
+                             f"zhen model add NAME {shown_url(self.url)} --set concurrency=N)")
         from zhen.engines.llm.decoder import LlmDecoder
 
         return LlmDecoder(batch, self)
@@ -75,7 +75,9 @@ class ServerModel:
         return {"package_name": self.served_id, "package_version": self.version,
                 "package_synthetic": self.synthetic, "ctranslate2_version": "",
                 "model_kind": self.kind, "model_fingerprint": self.fingerprint,
-                "device": "", "settings": self.options.to_record(),
+                "device": "", "settings": json.dumps(
+                    {**json.loads(self.options.to_record()),
+                     "enforce_terms": options.enforce_terms}, sort_keys=True),
                 "model_desc": self.description(enforce=options.enforce_terms)}
 
     @property
@@ -128,6 +130,7 @@ def connect(name: str, url: str, served: str = "", profile: str = "", api_key_en
     from zhen.engines.llm.registry import check_variable
 
     url = check_url(url)
+    shown = shown_url(url)
     if api_key_env:
         check_variable(api_key_env)
         if api_key_env not in os.environ:
@@ -146,19 +149,19 @@ def connect(name: str, url: str, served: str = "", profile: str = "", api_key_en
         client.close()
     if served:
         if ids and served not in ids:
-            raise ModelError(f"{url}: serves {', '.join(ids)}, not {served}; give one of "
+            raise ModelError(f"{shown}: serves {', '.join(ids)}, not {served}; give one of "
                              "those with --served-model")
     elif len(ids) == 1:
         served = ids[0]
     elif not ids:
-        raise ModelError(f"{url}: the server serves no model; load one into it")
+        raise ModelError(f"{shown}: the server serves no model; load one into it")
     else:
-        raise ModelError(f"{url}: the server serves {len(ids)} models ({', '.join(ids[:6])}); "
-                         f"register one with `zhen model add NAME {url} --served-model ID`")
+        raise ModelError(f"{shown}: the server serves {len(ids)} models ({', '.join(ids[:6])}); "
+                         f"register one with `zhen model add NAME {shown} --served-model ID`")
     chosen = chosen or choose_profile(served)
     template = props.get("chat_template")
     if chosen.endpoint == "chat" and template is not None and not str(template).strip():
-        raise ModelError(f"{url}: {served} has no chat template; use the completion profile "
+        raise ModelError(f"{shown}: {served} has no chat template; use the completion profile "
                          "(--profile completion)")
     slots = props.get("total_slots")
     return ServerModel(name=name or served, url=url, served_id=served, profile=chosen,
