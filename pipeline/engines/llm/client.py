@@ -100,9 +100,7 @@ class Client:
             choice = data["choices"][0]
             text = choice["message"].get("content")
             text = text if isinstance(text, str) else ""
-            reasoning = choice["message"].get("reasoning_content")
-            if not text and isinstance(reasoning, str) and choice.get("finish_reason") == "length":
-                text = ""
+            # a reasoning model's `reasoning_content` is not the translation: left out
             lp = choice.get("logprobs") or {}
             content = lp.get("content") if isinstance(lp, dict) else None
             logprobs = ([float(t["logprob"]) for t in content if "logprob" in t]

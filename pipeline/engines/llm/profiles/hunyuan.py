@@ -30,5 +30,6 @@ PROFILE = Profile(
     batch_instruction=(
         "将以下JSON数组中的{n}个句子逐句翻译为{target}，只输出一个包含{n}个字符串的JSON数组，"
         "顺序不变，不要额外解释：\n{sources}"),
-    sampling={"top_k": 20, "top_p": 0.6, "repeat_penalty": 1.05},
+    # repeat_penalty is llama.cpp's name, repetition_penalty vLLM's; each ignores the other
+    sampling={"top_k": 20, "top_p": 0.6, "repeat_penalty": 1.05, "repetition_penalty": 1.05},
 )
