@@ -609,3 +609,19 @@ def test_update_skips_an_up_to_date_output_without_a_request(env, scripted):
     assert len(requests_of(log)) == sent
     res = translate(env, url, "--update", "--no-enforce")  # another setting: translated again
     assert res.exit_code == 0 and "0 up to date" in res.output
+
+
+def test_context_never_crosses_documents(env, scripted):
+    url, log = scripted("ok")
+    (env / "a.txt").write_text("第一篇的第一句。第一篇的第二句。\n", encoding="utf-8")
+    (env / "b.txt").write_text("第二篇的第一句。第二篇的第二句。\n", encoding="utf-8")
+    res = zhen("translate", env / "a.txt", env / "b.txt", "-o", env / "out", "--model", url,
+               "--glossary", GLOSSARY)
+    assert res.exit_code == 0, res.output
+    prompts = [b["messages"][-1]["content"] for b in requests_of(log)]
+    first_b = next(p for p in prompts if p.rstrip().endswith("第二篇的第一句。"))
+    second_b = next(p for p in prompts if p.rstrip().endswith("第二篇的第二句。"))
+    assert "第一篇" not in first_b and "Context" not in first_b
+    assert "第二篇的第一句。" in second_b.split("Translate")[0]
+    header = (env / "out" / "a.tei.xml").read_text(encoding="utf-8")
+    assert "length cap" not in header and "beam size" not in header

@@ -124,14 +124,16 @@ def build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
                version=prov.package_version or "0")
     _sub(app, "label", f"{MODEL_LABELS.get(prov.model_kind, 'model')} {prov.package_name}")
     # For people; the exact settings are in xenoData (PROVENANCE_RECORD) below.
-    desc = [prov.model_desc] if prov.model_desc else \
-        [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
-    if prov.device:
-        desc.append(f"device {prov.device}")
-    if prov.length_cap:
-        desc.append(f"length cap {prov.length_cap}")
-    if prov.glossary_enforcement:
-        desc.append(f"glossary enforcement {prov.glossary_enforcement}")
+    if prov.model_desc:  # an engine that describes itself (a model on a server)
+        desc = [prov.model_desc]
+    else:
+        desc = [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
+        if prov.device:
+            desc.append(f"device {prov.device}")
+        if prov.length_cap:
+            desc.append(f"length cap {prov.length_cap}")
+        if prov.glossary_enforcement:
+            desc.append(f"glossary enforcement {prov.glossary_enforcement}")
     if prov.package_synthetic:
         desc.append(SYNTHETIC_DESC)
     _sub(app, "desc", "; ".join(desc))

@@ -5,6 +5,7 @@ concurrently, and every finished sentence is handed back at once (stored in the 
 from __future__ import annotations
 
 import os
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
@@ -25,7 +26,7 @@ class LlmDecoder:
         self.model = model
         self._translator: LlmTranslator | None = None
         self._context: OrderedDict[int, tuple[Sentence, tuple[Sentence, ...]]] = OrderedDict()
-        self._tails: OrderedDict[int, deque] = OrderedDict()
+        self._tails: OrderedDict[int, tuple[Callable, deque]] = OrderedDict()
         self._human = None
 
     @property
@@ -57,8 +58,10 @@ class LlmDecoder:
         if not k:
             return
         key = id(document)
-        tail = self._tails.pop(key, None) or deque(maxlen=k)
-        self._tails[key] = tail
+        entry = self._tails.pop(key, None)
+        # the same id may be another document's once the first is gone: the ref tells
+        tail = entry[1] if entry is not None and entry[0]() is document else deque(maxlen=k)
+        self._tails[key] = (_ref(document), tail)
         while len(self._tails) > _DOCS:
             self._tails.popitem(last=False)
         for s in sentences:
@@ -133,3 +136,11 @@ class LlmDecoder:
             return "nothing translated was kept (--no-memory)"
         return (f"{batch.saved} translated sentence(s) are in the memory; a rerun continues "
                 "from there")
+
+
+def _ref(obj) -> Callable:
+    """A weak reference to `obj` where it takes one, else a strong one (a callable either way)."""
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
