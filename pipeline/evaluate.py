@@ -11,6 +11,7 @@ is in the English, as the WMT terminology task counts it.
 from __future__ import annotations
 
 import multiprocessing
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -195,7 +196,9 @@ def write_hypotheses(results: list[EvalResult], out_dir: Path) -> list[Path]:
 
     written = []
     for r in results:
-        path = Path(out_dir) / f"{r.model}.en"
+        # a served model's id may be a path or hold slashes (tencent/HY-MT1.5-1.8B)
+        name = re.sub(r"[^\w.+-]+", "_", r.model).strip("._") or "model"
+        path = Path(out_dir) / f"{name}.en"
         write_atomic(path, "".join(one_line(h) + "\n" for h in r.hypotheses).encode("utf-8"))
         written.append(path)
     return written

@@ -235,7 +235,12 @@ def test_registered_name_and_model_list(env, llama_server):
     assert "serves zhen-tiny-random" in res.output
     entry = json.loads((env / "models.json").read_text())["tiny"]
     assert entry["url"] == llama_server and entry["served_model"] == ALIAS
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    res = register("later", closed)
+    assert res.exit_code == 0 and "not answering now" in res.output
     listing = zhen("model", "list")
+    assert any(x.startswith("later\tllm") and "answers: no" in x
+               for x in listing.output.splitlines())
     assert listing.exit_code == 0
     line = next(x for x in listing.output.splitlines() if x.startswith("tiny"))
     assert "\tllm\t" in line and "answers: yes" in line
@@ -316,13 +321,27 @@ def test_eval_compares_the_llm_with_an_argos_package(env, llama_server, tiny_mod
     (env / "t.en").write_text("\n".join(en) + "\n", encoding="utf-8")
     res = zhen("eval", "--source", env / "t.zh", "--reference", env / "t.en",
                "--model", tiny_model, "--model", llama_server, "--glossary", GLOSSARY,
-               "--format", "json")
+               "--format", "json", "-o", env / "hyps")
     assert res.exit_code == 0, res.output
-    rows = json.loads(res.output[res.output.index("["):])
+    rows = json.loads(res.output[res.output.index("["):res.output.rindex("]") + 1])
     assert [r["kind"] for r in rows] == ["argos", "llm"]
     assert rows[1]["model"] == ALIAS and rows[1]["sentences"] == 3
     for r in rows:
         assert r["term_success_wmt"] is None or 0.0 <= r["term_success_wmt"] <= 1.0
+    assert len((env / "hyps" / f"{ALIAS}.en").read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_wmt25_term_success():
+    from zhen.document import Sentence, Term, TermMatch
+    from zhen.evaluate import wmt_term_success
+
+    terms = {"ip": Term("ip", "印太", "Indo-Pacific"), "us": Term("us", "美国", "United States")}
+    s1 = Sentence("s1", "印太和印太", en="The Indo-Pacific.",
+                  terms=[TermMatch("ip", 0, 2), TermMatch("ip", 3, 5)])
+    s2 = Sentence("s2", "美国", en="The United States.", terms=[TermMatch("us", 0, 2)])
+    s3 = Sentence("s3", "无", en="None.")
+    assert wmt_term_success([s1, s2, s3], terms) == pytest.approx((0.5 + 1.0) / 2)
+    assert wmt_term_success([s3], terms) is None
 
 
 # -- what a random model cannot show: the scripted server --------------------------------------
