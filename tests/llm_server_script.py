@@ -68,6 +68,10 @@ def reply(mode: str, body: dict, n: int):
             content = json.dumps([f"Item {i} of request {n}." for i in range(len(items))])
         else:
             content = english
+    elif mode == "batch-refused":  # no JSON schema support: HTTP 400 for response_format
+        if body.get("response_format"):
+            return 400, {"error": {"message": "response_format is not supported"}}, {}
+        content = english
     elif mode == "batch-wrong-count":
         m = re.search(r"(\[.*\])", text, re.S)
         items = json.loads(m.group(1)) if m and body.get("response_format") else None

@@ -466,6 +466,15 @@ def test_json_array_batches_and_their_fallback(env, scripted):
     doc = read_tei(env / "w.tei.xml")
     assert len(doc.sentences()) == 6 and all(s.en.startswith("Sentence") for s in doc.sentences())
 
+    url, log = scripted("batch-refused")  # a server without JSON schemas: single sentences
+    assert register("r", url, "batch_sentences=3", "context_sentences=0").exit_code == 0
+    res = translate(env, "r", "--no-memory", out="r.tei.xml")
+    assert res.exit_code == 0, res.output
+    doc = read_tei(env / "r.tei.xml")
+    assert len(doc.sentences()) == 6 and all(s.en.startswith("Sentence") for s in doc.sentences())
+    # refused once per group at most (both groups of 3 may be in flight together)
+    assert sum(1 for b in requests_of(log) if b.get("response_format")) <= 2
+
 
 def test_max_tokens_bounds_a_model_that_never_stops(env, scripted):
     url, log = scripted("never-stops")

@@ -24,6 +24,10 @@ class ServerError(ModelError):
     """The model server cannot be used (one line for the user)."""
 
 
+class Refused(ServerError):
+    """The server refused the request itself (HTTP 400, 422: a field it does not take)."""
+
+
 class Stopped(Exception):
     """The run is stopping: no more requests or retries."""
 
@@ -178,6 +182,8 @@ class Client:
                     retry_after = _retry_after(resp.headers.get("retry-after"))
                     problem = (f"{url}: HTTP {code} ({_message(resp)})" +
                                (": the server is busy" if code in (429, 503) else ""))
+                elif code in (400, 422):
+                    raise Refused(f"{url}: HTTP {code}: {_message(resp)}")
                 else:
                     raise ServerError(f"{url}: HTTP {code}: {_message(resp)}")
             if attempt == retries:

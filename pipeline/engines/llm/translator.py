@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from zhen.document import Sentence, Term, TermKind, TermStatus
-from zhen.engines.llm.client import Client, ServerError, Stopped
+from zhen.engines.llm.client import Client, Refused, ServerError, Stopped
 from zhen.engines.llm.hygiene import clean_reply, mean_logprob_score, parse_array, reply_problems
 from zhen.engines.llm.prompt import Request, build_batch_prompt, build_prompt
 from zhen.terminology.renderings import allocate_renderings, has_all_renderings, locate_renderings
@@ -51,6 +51,7 @@ class LlmTranslator:
         self.prompts: list[str] = []  # every prompt sent (ZHEN_LLM_LOG_PROMPTS; tests)
         self.keep_prompts = False
         self._lock = threading.Lock()
+        self._batches_refused = False  # the server refused a batch request: singles from now
 
     @property
     def decoder_calls(self) -> int:
@@ -108,8 +109,9 @@ class LlmTranslator:
     # -- one group (one request, or one per sentence) -----------------------------------
 
     def _group(self, inputs, terms: dict[str, Term]) -> None:
-        if len(inputs) == 1:
-            self._single(*inputs[0], terms)
+        if len(inputs) == 1 or self._batches_refused:
+            for one in inputs:
+                self._single(*one, terms)
             return
         self._batch(inputs, terms, tries=2)
 
@@ -128,7 +130,14 @@ class LlmTranslator:
         items = None
         score = None
         for attempt in range(tries):
-            reply = self._send(req, limit, attempt)
+            try:
+                reply = self._send(req, limit, attempt)
+            except Refused as exc:  # e.g. no JSON schema here: one sentence per request
+                log.debug("a batch request was refused (%s): single sentences", exc)
+                self._batches_refused = True
+                for one in inputs:
+                    self._single(*one, terms)
+                return
             items = parse_array(reply.text, len(sentences))
             if items is not None:
                 score = mean_logprob_score(reply.logprobs or [])
