@@ -134,6 +134,7 @@ def env(tmp_path, monkeypatch):
     """A registry of model servers, a memory and a glossary inside tmp_path."""
     monkeypatch.setenv("ZHEN_LLM_MODELS", str(tmp_path / "models.json"))
     monkeypatch.setenv("ZHEN_MEMORY", str(tmp_path / "memory.sqlite3"))
+    monkeypatch.setenv("ZHEN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("ZHEN_MODEL", raising=False)
     src = tmp_path / "article.txt"
     src.write_text(TEXT, encoding="utf-8")
