@@ -594,6 +594,29 @@ def test_concurrency_from_the_servers_slots(env, scripted):
     assert resolve(url).concurrency == 3  # its /props: total_slots
     assert register("one", url, "concurrency=1").exit_code == 0
     assert resolve("one").concurrency == 1
+    assert register("two", url).exit_code == 0  # asked when the first sentence needs it
+    model = resolve("two")
+    client = model.client()
+    try:
+        assert model.parallel(client) == 3
+    finally:
+        client.close()
+
+
+def test_a_registered_server_is_not_needed_when_nothing_is_to_translate(env, scripted):
+    url, log = scripted("ok")
+    assert register("s", url).exit_code == 0
+    assert translate(env, "s", "--update").exit_code == 0
+    # the server goes away: `make` with every output up to date still works
+    gone = f"http://127.0.0.1:{free_port()}/v1"
+    entries = json.loads((env / "models.json").read_text())
+    entries["s"]["url"] = gone
+    (env / "models.json").write_text(json.dumps(entries))
+    res = translate(env, "s", "--update")
+    assert res.exit_code == 0 and "1 up to date" in res.output, res.output
+    (env / "article.txt").write_text(TEXT + "新的一段。\n", encoding="utf-8")
+    res = translate(env, "s", "--update")
+    assert res.exit_code != 0 and "no server answers" in res.output and gone in res.output
 
 
 def test_cluster_is_refused_for_a_model_on_a_server(env, scripted):

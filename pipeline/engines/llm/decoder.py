@@ -40,8 +40,8 @@ class LlmDecoder:
     @property
     def translator(self) -> LlmTranslator:
         if self._translator is None:
-            self._translator = LlmTranslator(self.model, self.model.client(),
-                                             self.model.concurrency,
+            client = self.model.client()
+            self._translator = LlmTranslator(self.model, client, self.model.parallel(client),
                                              self.batch.options.enforce_terms)
             self._translator.keep_prompts = bool(os.environ.get("ZHEN_LLM_KEEP_PROMPTS"))
         return self._translator

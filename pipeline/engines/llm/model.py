@@ -84,6 +84,14 @@ class ServerModel:
     def concurrency(self) -> int:
         return self.options.concurrency or self.slots or 4
 
+    def parallel(self, client: Client) -> int:
+        """Requests at once: the setting, else the server's parallel slots where it says
+        (llama-server's /props, asked now if not yet), else 4."""
+        if self.options.concurrency or self.slots:
+            return self.concurrency
+        slots = client.props().get("total_slots")
+        return slots if isinstance(slots, int) and slots > 0 else 4
+
     def terms_summary(self, enforce: bool = True) -> str:
         """How glossary terms are given, for the TEI header."""
         return (f"the terms matched in each sentence given in the prompt ({self.profile.name} "
@@ -180,8 +188,34 @@ def resolve(spec: str) -> ServerModel | None:
     entry = load_registry().get(spec)
     if entry is None:
         return None
-    return connect(spec, entry["url"], entry.get("served_model", ""), entry.get("profile", ""),
-                   entry.get("api_key_env", ""), entry.get("settings") or {})
+    return registered(spec, entry)
+
+
+def registered(name: str, entry: dict) -> ServerModel:
+    """A registered server, asked nothing yet: `zhen model add` checked it, and the entry
+    names the served model; the server is first asked when a sentence needs it, so that a
+    run with nothing to translate (`--update`, `make`) needs no server.  An entry made while
+    the server was not answering is checked now."""
+    from zhen.engines.llm.registry import check_variable
+
+    served = entry.get("served_model", "")
+    url, profile = entry["url"], entry.get("profile", "")
+    key_env, settings = entry.get("api_key_env", ""), entry.get("settings") or {}
+    if not served:
+        return connect(name, url, served, profile, key_env, settings)
+    url = check_url(url)
+    if key_env:
+        check_variable(key_env)
+        if key_env not in os.environ:
+            raise ModelError(f"{name}: its API key variable {key_env} is not set; "
+                             f"export {key_env}=YOUR_KEY")
+    try:
+        options = LlmOptions.from_mapping(settings)
+    except ValueError as exc:
+        raise ModelError(f"{name}: setting {exc}") from None
+    chosen = get_profile(profile) if profile else choose_profile(served)
+    return ServerModel(name=name, url=url, served_id=served, profile=chosen,
+                       api_key_env=key_env, options=options)
 
 
 def answers(url: str, api_key_env: str = "") -> str:
