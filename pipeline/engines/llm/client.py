@@ -155,13 +155,16 @@ class Client:
             with self._lock:
                 self.requests += 1
             retry_after = None
+            hint = ""
             try:
                 kwargs = {"timeout": timeout} if timeout else {}
                 resp = self._http.request(method, path, json=body, **kwargs)
             except httpx.ConnectError as exc:
-                problem = (f"{url}: no server answers there ({_reason(exc)}); {START_HINT}"
-                           if not self.answered else
-                           f"{url}: connection refused ({_reason(exc)}): the server stopped")
+                if self.answered:
+                    problem = f"{url}: connection refused ({_reason(exc)}): the server stopped"
+                else:
+                    problem = f"{url}: no server answers there ({_reason(exc)})"
+                    hint = f"; {START_HINT}"
             except httpx.TimeoutException:
                 problem = f"{url}: no answer within the timeout"
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -188,7 +191,7 @@ class Client:
                     raise ServerError(f"{url}: HTTP {code}: {_message(resp)}")
             if attempt == retries:
                 tries = f" after {retries + 1} tries" if retries else ""
-                raise ServerError(problem + tries)
+                raise ServerError(problem + tries + hint)
             self._sleep(attempt, retry_after)
         raise AssertionError("unreachable")
 

@@ -117,11 +117,13 @@ def remove_server(name: str) -> None:
 def server_rows() -> list[tuple[str, str, str, str, str]]:
     """(name, kind, profile, URL, whether it answers) of each registered server."""
     from zhen.engines.llm.model import answers
+    from zhen.engines.llm.profiles import choose_profile
 
     rows = []
     for name, entry in sorted(load_registry().items()):
-        profile = entry.get("profile") or "auto"
         served = entry.get("served_model") or "?"
+        profile = entry.get("profile") or (
+            f"{choose_profile(served).name}, from the id" if entry.get("served_model") else "auto")
         rows.append((name, "llm", f"{served} (profile {profile})", entry["url"],
                      "answers: " + answers(entry["url"], entry.get("api_key_env", ""))))
     return rows

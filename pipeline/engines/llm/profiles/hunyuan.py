@@ -14,7 +14,7 @@ from zhen.engines.llm.profiles import Profile
 
 PROFILE = Profile(
     name="hunyuan",
-    description="Hunyuan-MT / HY-MT (Tencent's published Chinese prompt templates)",
+    description="Hunyuan-MT / HY-MT, Tencent's published Chinese prompt templates",
     matches=(r"hunyuan", r"hy-?mt", r"hy_mt"),
     endpoint="chat",
     target="英语",
