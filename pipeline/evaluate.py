@@ -94,7 +94,7 @@ def corpus_scores(hypotheses: list[str], references: list[str]) -> dict:
 
 def _translate_in_child(args: dict) -> dict:
     """Run in a fresh process: translate the sentences with one model; report figures."""
-    from zhen.batch import BatchTranslator
+    from zhen.batch.runner import BatchTranslator
     from zhen.document import Sentence
     from zhen.terminology.matcher import match_terms
     from zhen.terminology.renderings import allocate_renderings

@@ -207,7 +207,7 @@ def test_translate_with_a_server_url(env, llama_server, tei_validator):
 
 
 def test_each_sentence_gets_a_score_from_the_logprobs(env, llama_server):
-    from zhen.batch import BatchTranslator
+    from zhen.batch.runner import BatchTranslator
     from zhen.document import Sentence
 
     batch = BatchTranslator(GLOSSARY, llama_server)
@@ -588,7 +588,7 @@ def test_the_completion_profile_on_a_real_server(env, llama_server):
 
 
 def test_concurrency_from_the_servers_slots(env, scripted):
-    from zhen.engines.llm.model import resolve
+    from zhen.engines.llm.registry import resolve
 
     url, _ = scripted("ok")
     assert resolve(url).concurrency == 3  # its /props: total_slots

@@ -11,7 +11,8 @@ from conftest import REPO, run_zhen
 from test_make import make, summary
 from zhen.document import Term, TermKind
 from zhen.errors import OutputError
-from zhen.exports import export_moses, export_vrt
+from zhen.exports.parallel import export_moses
+from zhen.exports.vrt import export_vrt
 from zhen.tei.validate import validate_files
 from zhen.terminology.glossary import add_term, new_id
 

@@ -38,6 +38,7 @@ from urllib.parse import unquote
 
 from zhen.digests import normalise_sentence
 from zhen.document import Origin, Sentence, Term, TermStatus
+from zhen.env import value
 from zhen.errors import MemorySchemaError, OutputError
 from zhen.paths import cache_dir
 
@@ -87,9 +88,7 @@ def is_server_url(location: str | Path | None) -> bool:
 def default_memory_path() -> Path | str:
     """ZHEN_MEMORY (a file, or a postgresql:// URL kept as a string), else
     `memory.sqlite3` in zhen's cache folder."""
-    import os
-
-    env = os.environ.get("ZHEN_MEMORY")
+    env = value("ZHEN_MEMORY")
     if env and is_server_url(env):
         return env
     return Path(env) if env else cache_dir() / "memory.sqlite3"

@@ -22,12 +22,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import os
 import re
 from collections.abc import Iterator, Sequence
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from zhen.env import value
 from zhen.errors import MemoryServerError
 from zhen.memory import MemoryBase, mask_password, scrub_password
 
@@ -97,7 +97,7 @@ class PostgresMemory(MemoryBase):
         self._sql: dict[str, str] = {}
         settings = self._check_url()
         extra = {"fallback_application_name": "zhen"}
-        if "connect_timeout" not in settings and not os.environ.get("PGCONNECT_TIMEOUT"):
+        if "connect_timeout" not in settings and not value("PGCONNECT_TIMEOUT"):
             extra["connect_timeout"] = str(CONNECT_TIMEOUT)
         try:
             self._conn = psycopg.connect(url, autocommit=True, **extra)

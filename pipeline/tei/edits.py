@@ -13,11 +13,11 @@ updated, the file rewritten atomically.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zhen import env
 from zhen.digests import chinese_digest, normalise_sentence
 from zhen.document import Document, Origin, Sentence, TermStatus
 from zhen.errors import OutputError, TeiError
@@ -26,11 +26,12 @@ from zhen.tei.body import tei_bytes
 from zhen.tei.read import is_edited, parse_tei
 from zhen.terminology.renderings import locate_renderings
 from zhen.writer import write_atomic
+from zhen.xmlsafe import tei_parser
 
 
 def translator_name() -> str:
     """Who edits, as named to zhen: $ZHEN_TRANSLATOR ("" when unset)."""
-    return os.environ.get("ZHEN_TRANSLATOR", "").strip()
+    return env.translator()
 
 
 @dataclass
@@ -178,8 +179,7 @@ def apply_edits(
         from zhen.qa.annotate import annotate_tree
 
         # the QA findings of the new English, recorded before the one write
-        parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
-        tree = etree.ElementTree(etree.fromstring(tei_bytes(doc), parser))
+        tree = etree.ElementTree(etree.fromstring(tei_bytes(doc), tei_parser()))
         annotate_tree(tree, Path(path).name, corpus)
         write_atomic(Path(path), etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
     return result

@@ -23,9 +23,6 @@ SYNTHETIC_DESC = "SYNTHETIC model with random weights"
 
 PROVENANCE_RECORD = "zhen-provenance"  # xenoData/@type: model and settings as JSON
 
-MODEL_LABELS = {"argos": "Argos Translate package", "opus-mt": "OPUS-MT model",
-                "llm": "model on an OpenAI-compatible server",
-                "nllb": "NLLB-200 / M2M-100 model"}
 
 STATUS_DESCRIPTIONS = {
     TermStatus.MODEL: "The approved rendering was in the model's own best translation.",

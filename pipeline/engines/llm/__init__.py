@@ -32,7 +32,7 @@ class _Kind:
 
     def resolve(self, spec: str):
         """A ServerModel for an http(s) URL or a registered name, else None."""
-        from zhen.engines.llm.model import resolve
+        from zhen.engines.llm.registry import resolve
 
         return resolve(spec)
 

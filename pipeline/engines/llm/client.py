@@ -10,10 +10,10 @@ The key is sent as a Bearer header and never written anywhere.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 
+from zhen import env
 from zhen.errors import ModelError
 
 START_HINT = ("start one, e.g. `llama-server -m MODEL.gguf --port 8080`, "
@@ -57,7 +57,7 @@ class Client:
         self.answered = False  # the server has answered once
         headers = {}
         if api_key_env:
-            key = os.environ.get(api_key_env, "")
+            key = env.api_key(api_key_env)
             if key:
                 headers["Authorization"] = f"Bearer {key}"
         self._httpx = httpx
@@ -207,7 +207,7 @@ class Client:
             return (f"{url}: HTTP {code}: the server wants an API key; register the model "
                     "with `zhen model add NAME URL --api-key-env VARIABLE` and put the key in "
                     "that environment variable")
-        if not os.environ.get(self.api_key_env):
+        if not env.api_key(self.api_key_env):
             return (f"{url}: HTTP {code}: the API key variable {self.api_key_env} is not set; "
                     f"export {self.api_key_env}=YOUR_KEY")
         return (f"{url}: HTTP {code}: the server refused the API key in "

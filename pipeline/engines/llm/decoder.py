@@ -1,10 +1,9 @@
-"""The batch runner's decoder for a model on a server (the seam's other side of
+"""The batch runner's decoder for a model on a server (`engines.decoder.Decoder`, beside
 `LocalDecoder` and `ClusterDecoder`): chunks are translated here, with requests running
 concurrently, and every finished sentence is handed back at once (stored in the memory)."""
 
 from __future__ import annotations
 
-import os
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -21,9 +20,11 @@ class LlmDecoder:
     in_flight = 0
     capacity = 1
 
-    def __init__(self, batch, model):
-        self.batch = batch
+    def __init__(self, model, options, memory=None):
         self.model = model
+        self.options = options  # the run's: glossary enforcement on or off
+        self.memory = memory  # people's translations there are references
+        self.handed = 0  # sentences handed back finished (the memory stores them)
         self._translator: LlmTranslator | None = None
         self._context: OrderedDict[int, tuple[Sentence, tuple[Sentence, ...]]] = OrderedDict()
         self._tails: OrderedDict[int, tuple[Callable, deque]] = OrderedDict()
@@ -38,12 +39,15 @@ class LlmDecoder:
         return self._translator.decoder_calls if self._translator else 0
 
     @property
+    def chunks_by_worker(self) -> dict[str, int]:
+        return {}
+
+    @property
     def translator(self) -> LlmTranslator:
         if self._translator is None:
             client = self.model.client()
             self._translator = LlmTranslator(self.model, client, self.model.parallel(client),
-                                             self.batch.options.enforce_terms)
-            self._translator.keep_prompts = bool(os.environ.get("ZHEN_LLM_KEEP_PROMPTS"))
+                                             self.options.enforce_terms)
         return self._translator
 
     def start(self) -> None:
@@ -72,8 +76,13 @@ class LlmDecoder:
 
     def decode(self, chunk: list[Sentence], terms: dict[str, Term], finished: Callable) -> None:
         refs = self._references(chunk)
+
+        def handed(done: list[Sentence]) -> None:
+            finished(done)
+            self.handed += len(done)
+
         try:
-            self.translator.translate(chunk, terms, finished, self._context_of,
+            self.translator.translate(chunk, terms, handed, self._context_of,
                                       lambda s: refs.get(id(s), []))
         except ServerError as exc:
             raise ServerError(f"{exc}; {self._kept()}") from None
@@ -119,22 +128,16 @@ class LlmDecoder:
                 for i, items in found.items()}
 
     def _human_translations(self):
+        """The memory's human translations, read once, at the first chunk (after the run
+        has put the edits of the outputs it rewrites there)."""
         if self._human is None:
-            batch = self.batch
-            found = {}
-            if batch.memory is not None:
-                for item in batch.memory.human_entries():
-                    found[item.key] = item
-            for table in (getattr(batch, "_carried", {}), getattr(batch, "_edited", {})):
-                found.update(table)
-            self._human = list(found.values())
+            self._human = self.memory.human_entries() if self.memory is not None else []
         return self._human
 
     def _kept(self) -> str:
-        batch = self.batch
-        if batch.memory is None:
+        if self.memory is None:
             return "nothing translated was kept (--no-memory)"
-        return (f"{batch.saved} translated sentence(s) are in the memory; a rerun continues "
+        return (f"{self.handed} translated sentence(s) are in the memory; a rerun continues "
                 "from there")
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 
+from zhen.han import HAN
+
 _THINK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>\s*", re.DOTALL | re.IGNORECASE)
 _THINK_OPEN = re.compile(r"<(think|thinking|reasoning)>.*\Z", re.DOTALL | re.IGNORECASE)
 _THINK_CLOSE_ONLY = re.compile(r"\A.*?</(think|thinking|reasoning)>\s*", re.DOTALL | re.IGNORECASE)
@@ -24,7 +26,6 @@ _PREAMBLE = re.compile(
     re.IGNORECASE)
 _QUOTES = (('"', '"'), ("\u201c", "\u201d"), ("'", "'"), ("\u2018", "\u2019"),
            ("\u300c", "\u300d"), ("\u300e", "\u300f"), ("\u00ab", "\u00bb"))
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 
 
 def strip_reasoning(text: str) -> str:
@@ -72,7 +73,7 @@ def clean_reply(text: str, source: str) -> str:
 
 
 def han_count(text: str) -> int:
-    return len(_HAN.findall(text))
+    return len(HAN.findall(text))
 
 
 def reply_problems(english: str, source: str, keep: tuple[str, ...] = (),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from zhen import env
 from zhen.engines.llm.client import Client, ServerError, shown_url
 from zhen.engines.llm.profiles import Profile, choose_profile, get_profile
 from zhen.errors import ModelError
@@ -16,6 +16,7 @@ from zhen.settings import LlmOptions
 
 KIND_NAME = "llm"
 LABEL = "model on an OpenAI-compatible server"
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _URL = re.compile(r"https?://[^\s/?#]+(?:/[^\s?#]*)?\Z", re.IGNORECASE)
 
 
@@ -55,21 +56,22 @@ class ServerModel:
         return {"kind": self.kind, "name": self.served_id, "version": self.version,
                 "fingerprint": self.fingerprint, "synthetic": self.synthetic}
 
-    # -- what the batch runner asks of a model (engines.ModelInfo has the same) ----------
+    # -- what the batch runner asks of a model (engines.base.ModelInfo has the same) ----
 
     def output_key(self, options) -> str:
         """Of the runner's decoding settings only glossary enforcement (the stressed
         retry) applies here; the rest of the key is in model_id."""
         return json.dumps({"enforce_terms": options.enforce_terms})
 
-    def decoder(self, batch, cluster: str | None = None, requested: str = "auto"):
+    def open_decoder(self, options, cluster: str | None = None, memory=None):
+        """This model's decoder (engines.decoder.open_decoder asks for it)."""
         if cluster:
             raise ModelError(f"--cluster {cluster}: {self.name} is a model on a server, which "
                              "does the decoding; run without --cluster (more requests at once: "
                              f"zhen model add NAME {shown_url(self.url)} --set concurrency=N)")
         from zhen.engines.llm.decoder import LlmDecoder
 
-        return LlmDecoder(batch, self)
+        return LlmDecoder(self, options, memory)
 
     def provenance(self, options, engine: bool = True) -> dict:
         return {"package_name": self.served_id, "package_version": self.version,
@@ -135,13 +137,11 @@ def connect(name: str, url: str, served: str = "", profile: str = "", api_key_en
             settings: dict | None = None) -> ServerModel:
     """Check the server (it answers, serves the model), choose the profile: a ServerModel;
     one ModelError line for each thing that is wrong."""
-    from zhen.engines.llm.registry import check_variable
-
     url = check_url(url)
     shown = shown_url(url)
     if api_key_env:
         check_variable(api_key_env)
-        if api_key_env not in os.environ:
+        if env.api_key(api_key_env) is None:
             raise ModelError(f"--api-key-env {api_key_env}: the variable is not set; "
                              f"export {api_key_env}=YOUR_KEY")
     try:
@@ -177,47 +177,6 @@ def connect(name: str, url: str, served: str = "", profile: str = "", api_key_en
                        slots=slots if isinstance(slots, int) and slots > 0 else 0)
 
 
-def resolve(spec: str) -> ServerModel | None:
-    """The model meant by --model when it is a server: an http(s) URL, or a registered
-    name; None otherwise (a folder, a file, an installed CTranslate2 model)."""
-    from zhen.engines.llm.registry import load_registry
-
-    spec = str(spec)
-    if is_url(spec):
-        return connect("", spec)
-    entry = load_registry().get(spec)
-    if entry is None:
-        return None
-    return registered(spec, entry)
-
-
-def registered(name: str, entry: dict) -> ServerModel:
-    """A registered server, asked nothing yet: `zhen model add` checked it, and the entry
-    names the served model; the server is first asked when a sentence needs it, so that a
-    run with nothing to translate (`--update`, `make`) needs no server.  An entry made while
-    the server was not answering is checked now."""
-    from zhen.engines.llm.registry import check_variable
-
-    served = entry.get("served_model", "")
-    url, profile = entry["url"], entry.get("profile", "")
-    key_env, settings = entry.get("api_key_env", ""), entry.get("settings") or {}
-    if not served:
-        return connect(name, url, served, profile, key_env, settings)
-    url = check_url(url)
-    if key_env:
-        check_variable(key_env)
-        if key_env not in os.environ:
-            raise ModelError(f"{name}: its API key variable {key_env} is not set; "
-                             f"export {key_env}=YOUR_KEY")
-    try:
-        options = LlmOptions.from_mapping(settings)
-    except ValueError as exc:
-        raise ModelError(f"{name}: setting {exc}") from None
-    chosen = get_profile(profile) if profile else choose_profile(served)
-    return ServerModel(name=name, url=url, served_id=served, profile=chosen,
-                       api_key_env=key_env, options=options)
-
-
 def answers(url: str, api_key_env: str = "") -> str:
     """"yes" when the server lists its models, else why not (short)."""
     client = Client(url, api_key_env, timeout=3.0, retries=0, backoff=0, connections=1)
@@ -235,4 +194,9 @@ def answers(url: str, api_key_env: str = "") -> str:
         client.close()
 
 
-__all__ = ["ServerModel", "ServerError", "connect", "resolve", "answers", "check_url"]
+
+
+def check_variable(name: str) -> None:
+    if not _VARIABLE.match(name or ""):
+        raise ModelError(f"--api-key-env {name!r}: not an environment variable's name (give "
+                         "the variable's name, e.g. OPENAI_API_KEY, not the key)")

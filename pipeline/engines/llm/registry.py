@@ -9,21 +9,31 @@ writes are atomic.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
+from zhen import env
+from zhen.engines.llm.client import ServerError
+from zhen.engines.llm.model import (
+    ServerModel,
+    answers,
+    check_url,
+    check_variable,
+    connect,
+    is_url,
+)
+from zhen.engines.llm.profiles import choose_profile, get_profile
 from zhen.errors import ModelError
+from zhen.settings import LlmOptions
 
 ENV = "ZHEN_LLM_MODELS"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def registry_path() -> Path:
-    env = os.environ.get(ENV)
-    if env:
-        return Path(env)
+    path = env.value(ENV)
+    if path:
+        return Path(path)
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("zhen")) / "models.json"
@@ -61,12 +71,6 @@ def check_name(name: str) -> None:
         raise ModelError(f"{name!r}: not a model name; use letters, digits, '.', '_' and '-'")
 
 
-def check_variable(name: str) -> None:
-    if not _VARIABLE.match(name or ""):
-        raise ModelError(f"--api-key-env {name!r}: not an environment variable's name (give "
-                         "the variable's name, e.g. OPENAI_API_KEY, not the key)")
-
-
 def add_server(name: str, url: str, served: str = "", profile: str = "",
                api_key_env: str = "", settings: dict | None = None) -> tuple[dict, str]:
     """Register a model server under `name`: (its entry, a note for the user).  Everything
@@ -74,11 +78,6 @@ def add_server(name: str, url: str, served: str = "", profile: str = "",
     the URL, the profile, the key variable's name, the settings; and, when the server
     answers, that it serves the model.  A server that does not answer yet is registered
     all the same (it may be started later), and the note says so."""
-    from zhen.engines.llm.client import ServerError
-    from zhen.engines.llm.model import check_url, connect
-    from zhen.engines.llm.profiles import get_profile
-    from zhen.settings import LlmOptions
-
     check_name(name)
     url = check_url(url)
     if profile:
@@ -116,8 +115,6 @@ def remove_server(name: str) -> None:
 
 def server_rows() -> list[tuple[str, str, str, str, str]]:
     """(name, kind, profile, URL, whether it answers) of each registered server."""
-    from zhen.engines.llm.model import answers
-    from zhen.engines.llm.profiles import choose_profile
 
     rows = []
     for name, entry in sorted(load_registry().items()):
@@ -127,3 +124,40 @@ def server_rows() -> list[tuple[str, str, str, str, str]]:
         rows.append((name, "llm", f"{served} (profile {profile})", entry["url"],
                      "answers: " + answers(entry["url"], entry.get("api_key_env", ""))))
     return rows
+
+
+def resolve(spec: str) -> ServerModel | None:
+    """The model meant by --model when it is a server: an http(s) URL, or a registered
+    name; None otherwise (a folder, a file, an installed CTranslate2 model)."""
+    spec = str(spec)
+    if is_url(spec):
+        return connect("", spec)
+    entry = load_registry().get(spec)
+    if entry is None:
+        return None
+    return registered(spec, entry)
+
+
+def registered(name: str, entry: dict) -> ServerModel:
+    """A registered server, asked nothing yet: `zhen model add` checked it, and the entry
+    names the served model; the server is first asked when a sentence needs it, so that a
+    run with nothing to translate (`--update`, `make`) needs no server.  An entry made while
+    the server was not answering is checked now."""
+    served = entry.get("served_model", "")
+    url, profile = entry["url"], entry.get("profile", "")
+    key_env, settings = entry.get("api_key_env", ""), entry.get("settings") or {}
+    if not served:
+        return connect(name, url, served, profile, key_env, settings)
+    url = check_url(url)
+    if key_env:
+        check_variable(key_env)
+        if env.api_key(key_env) is None:
+            raise ModelError(f"{name}: its API key variable {key_env} is not set; "
+                             f"export {key_env}=YOUR_KEY")
+    try:
+        options = LlmOptions.from_mapping(settings)
+    except ValueError as exc:
+        raise ModelError(f"{name}: setting {exc}") from None
+    chosen = get_profile(profile) if profile else choose_profile(served)
+    return ServerModel(name=name, url=url, served_id=served, profile=chosen,
+                       api_key_env=key_env, options=options)

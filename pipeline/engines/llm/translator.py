@@ -14,7 +14,6 @@ concurrently; each sentence is handed back as soon as it is finished.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -48,9 +47,6 @@ class LlmTranslator:
         self.client = client
         self.concurrency = max(1, concurrency)
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="zhen-llm")
-        self.prompts: list[str] = []  # every prompt sent (ZHEN_LLM_LOG_PROMPTS; tests)
-        self.keep_prompts = False
-        self._lock = threading.Lock()
         self._batches_refused = False  # the server refused a batch request: singles from now
 
     @property
@@ -211,9 +207,6 @@ class LlmTranslator:
     def _send(self, req: Request, max_tokens: int, attempt: int):
         body = request_body(self.model.served_id, self.profile, self.options, req,
                             max_tokens, attempt)
-        if self.keep_prompts:
-            with self._lock:
-                self.prompts.append(req.text)
         return self.client.generate(self.profile.endpoint, body)
 
 

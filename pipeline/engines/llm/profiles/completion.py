@@ -1,7 +1,7 @@
 """Plain completion models (GemmaX2, Seed-X style): no chat template, a prompt that ends
 where the English begins, cut at the line's end."""
 
-from zhen.engines.llm.profiles import Profile
+from zhen.engines.llm.profiles.base import Profile
 
 PROFILE = Profile(
     name="completion",

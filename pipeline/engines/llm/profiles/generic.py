@@ -1,6 +1,6 @@
 """Any instruction-following chat model: English instructions, the reply the English only."""
 
-from zhen.engines.llm.profiles import Profile
+from zhen.engines.llm.profiles.base import Profile
 
 PROFILE = Profile(
     name="chat",

@@ -10,7 +10,7 @@ The cards recommend top_k 20, top_p 0.6, repetition_penalty 1.05 (with temperatu
 zhen decodes greedily, temperature 0).
 """
 
-from zhen.engines.llm.profiles import Profile
+from zhen.engines.llm.profiles.base import Profile
 
 PROFILE = Profile(
     name="hunyuan",
