@@ -194,8 +194,6 @@ def answers(url: str, api_key_env: str = "") -> str:
         client.close()
 
 
-
-
 def check_variable(name: str) -> None:
     if not _VARIABLE.match(name or ""):
         raise ModelError(f"--api-key-env {name!r}: not an environment variable's name (give "
