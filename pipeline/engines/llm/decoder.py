@@ -1,15 +1,19 @@
 """The batch runner's decoder for a model on a server (`engines.decoder.Decoder`, beside
-`LocalDecoder` and `ClusterDecoder`): chunks are translated here, with requests running
-concurrently, and every finished sentence is handed back at once (stored in the memory)."""
+`LocalDecoder` and `ClusterDecoder`).  As a cluster's, its chunks are decoded elsewhere
+(the server), while the runner reads the next window and writes the last: `decode` sends a
+chunk's requests (concurrently, `concurrency` at a time) and returns; `deliver` hands each
+finished group of sentences to its callback, in this thread, as soon as it is back (the
+memory stores it at once), so Ctrl-C or a fault loses only the requests in flight."""
 
 from __future__ import annotations
 
 import weakref
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 
 from zhen.document import Sentence, Term
-from zhen.engines.llm.client import ServerError
+from zhen.engines.llm.client import ServerError, Stopped
 from zhen.engines.llm.translator import LlmTranslator
 
 _KEEP = 20_000  # sentences whose context is remembered until decoded (bounded)
@@ -17,8 +21,7 @@ _DOCS = 1_000  # documents whose last sentences are remembered between windows
 
 
 class LlmDecoder:
-    in_flight = 0
-    capacity = 1
+    capacity = 2  # chunks worth sending ahead: the next one's requests queue behind these
 
     def __init__(self, model, options, memory=None):
         self.model = model
@@ -29,6 +32,16 @@ class LlmDecoder:
         self._context: OrderedDict[int, tuple[Sentence, tuple[Sentence, ...]]] = OrderedDict()
         self._tails: OrderedDict[int, tuple[Callable, deque]] = OrderedDict()
         self._human = None
+        # requests sent: their group, the callback, and the chunk they belong to
+        self._jobs: dict[Future, tuple[list[Sentence], Callable, int]] = {}
+        self._left: Counter[int] = Counter()  # groups not yet back, by chunk
+        self._chunks = 0
+        self._fault: BaseException | None = None
+
+    @property
+    def in_flight(self) -> int:
+        """Chunks with requests not yet back."""
+        return len(self._left)
 
     @property
     def started(self) -> bool:
@@ -75,23 +88,69 @@ class LlmDecoder:
             self._context.popitem(last=False)
 
     def decode(self, chunk: list[Sentence], terms: dict[str, Term], finished: Callable) -> None:
+        """Send the chunk's requests; `finished` gets its sentences from `deliver`."""
+        if self._fault is not None:  # an earlier chunk's: say it now
+            self.deliver()
         refs = self._references(chunk)
-
-        def handed(done: list[Sentence]) -> None:
-            finished(done)
-            self.handed += len(done)
-
         try:
-            self.translator.translate(chunk, terms, handed, self._context_of,
-                                      lambda s: refs.get(id(s), []))
-        except ServerError as exc:
-            raise ServerError(f"{exc}; {self._kept()}") from None
+            jobs = self.translator.submit(chunk, terms, self._context_of,
+                                          lambda s: refs.get(id(s), []))
         finally:
             for s in chunk:
                 self._context.pop(id(s), None)
+        self._chunks += 1
+        for future, group in jobs:
+            self._jobs[future] = (group, finished, self._chunks)
+            self._left[self._chunks] += 1
 
     def deliver(self, until: Callable[[], bool] = lambda: False) -> None:
-        """Nothing is in flight between chunks."""
+        """Hand the groups that are back to their callbacks, waiting for more until
+        `until()` holds or nothing is in flight.  A fault (the server gone, say): the
+        requests not yet sent are not sent, those in flight are waited for and handed
+        over, then the fault is raised, saying what the memory kept."""
+        try:
+            while self._jobs:
+                self._take(block=False)
+                if not self._jobs or (self._fault is None and until()):
+                    break
+                self._take(block=True)
+        except BaseException:  # Ctrl-C: nothing more is sent; replies in flight are lost
+            self._cancel()
+            raise
+        if self._fault is not None and not self._jobs:
+            fault, self._fault = self._fault, None
+            if isinstance(fault, Stopped):
+                raise KeyboardInterrupt
+            if isinstance(fault, ServerError):
+                raise ServerError(f"{fault}; {self._kept()}") from None
+            raise fault
+
+    def _take(self, block: bool) -> None:
+        done, _ = wait(list(self._jobs), timeout=0.2 if block else 0,
+                       return_when=FIRST_COMPLETED)
+        for future in done:
+            group, finished, chunk = self._jobs.pop(future)
+            self._left[chunk] -= 1
+            if not self._left[chunk]:
+                del self._left[chunk]
+            if future.cancelled():
+                continue
+            exc = future.exception()
+            if exc is None:
+                finished(group)
+                self.handed += len(group)
+            elif self._fault is None:
+                self._fault = exc
+                for other in self._jobs:  # requests not yet sent are not sent
+                    other.cancel()
+
+    def _cancel(self) -> None:
+        if self._translator is not None:
+            self._translator.client.stop.set()
+        for future in self._jobs:
+            future.cancel()
+        self._jobs.clear()
+        self._left.clear()
 
     def close(self) -> None:
         if self._translator is not None:

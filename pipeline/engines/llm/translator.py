@@ -8,18 +8,18 @@ asked again a bounded number of times (another seed, some temperature), then kep
 is for QA to flag.  Glossary terms matched in the sentence are in the prompt; the
 existing term check (`renderings`) verifies the reply, a miss is asked once more with the
 terms stressed (ENFORCED when that reply has them), then left MISSED.  Requests run
-concurrently; each sentence is handed back as soon as it is finished.
+concurrently (`submit`); the decoder hands each group back as soon as it is finished.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from zhen.document import Sentence, Term, TermKind, TermStatus
-from zhen.engines.llm.client import Client, Refused, ServerError, Stopped
+from zhen.engines.llm.client import Client, Refused, ServerError
 from zhen.engines.llm.hygiene import clean_reply, mean_logprob_score, parse_array, reply_problems
 from zhen.engines.llm.prompt import Request, build_batch_prompt, build_prompt
 from zhen.terminology.renderings import allocate_renderings, has_all_renderings, locate_renderings
@@ -63,44 +63,20 @@ class LlmTranslator:
 
     # -- a chunk --------------------------------------------------------------------------
 
-    def translate(self, sentences: list[Sentence], terms: dict[str, Term],
-                  finished: Callable[[list[Sentence]], None],
-                  context_of: Callable[[Sentence], tuple[list[str], list[tuple[str, str]]]],
-                  references_of: Callable[[Sentence], list[tuple[str, str]]]) -> None:
-        """Fill every sentence (en, term statuses, score); `finished` is called here, in
-        this thread, with each group of sentences as soon as it is done.  A server fault
-        stops the chunk: what finished is handed over first, then the fault is raised."""
+    def submit(self, sentences: list[Sentence], terms: dict[str, Term],
+               context_of: Callable[[Sentence], tuple[list[str], list[tuple[str, str]]]],
+               references_of: Callable[[Sentence], list[tuple[str, str]]]
+               ) -> list[tuple[Future, list[Sentence]]]:
+        """Send the sentences' requests (`batch_sentences` a group): (future, group) for
+        each group; a future's result is its group filled (en, term statuses, score).
+        What the prompts need is read here, in the calling thread."""
         n = self.options.batch_sentences
-        groups = [sentences[i:i + n] for i in range(0, len(sentences), n)]
-        jobs = {}
-        for group in groups:
-            # what the prompts need is read here, in this thread (the memory is not shared)
+        jobs = []
+        for i in range(0, len(sentences), n):
+            group = sentences[i:i + n]
             inputs = [(s, context_of(s), references_of(s)) for s in group]
-            jobs[self._pool.submit(self._group, inputs, terms)] = group
-        fault: BaseException | None = None
-        pending = set(jobs)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    exc = fut.exception()
-                    if exc is None:
-                        finished(jobs[fut])
-                    elif fault is None:
-                        fault = exc
-                        for other in pending:  # requests not yet sent are not sent
-                            other.cancel()
-                if fault is not None:
-                    pending = {f for f in pending if not f.cancelled()}
-        except BaseException:  # Ctrl-C: nothing more is sent; in-flight replies are lost
-            self.client.stop.set()
-            for fut in pending:
-                fut.cancel()
-            raise
-        if fault is not None:
-            if isinstance(fault, Stopped):
-                raise KeyboardInterrupt
-            raise fault
+            jobs.append((self._pool.submit(self._group, inputs, terms), group))
+        return jobs
 
     # -- one group (one request, or one per sentence) -----------------------------------
 
