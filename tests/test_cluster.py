@@ -199,7 +199,7 @@ def test_windows_in_flight_give_the_same_outputs(tmp_path, package_dir, monkeypa
     """With windows decoded out of order while later ones are read, and sentences of a
     later window waiting for a twin still being decoded, every output, the memory note
     included, is the single-process one."""
-    from zhen.memory import TranslationMemory
+    from zhen.memory.sqlite import SqliteMemory
 
     monkeypatch.setattr(batch_module, "WINDOW_SENTENCES", 30)
     first = write_corpus(tmp_path / "in", 40, seed=3)
@@ -209,7 +209,7 @@ def test_windows_in_flight_give_the_same_outputs(tmp_path, package_dir, monkeypa
     options = DecodingOptions(beam_size=1, num_hypotheses=1, threads=1, batch_size=64)
     results = {}
     for name in ("here", "held"):
-        memory = TranslationMemory(tmp_path / f"{name}.sqlite3")
+        memory = SqliteMemory(tmp_path / f"{name}.sqlite3")
         batch = BatchTranslator(GLOSSARY, str(package_dir), options, memory)
         if name == "held":
             batch.resolver.decoder = HeldDecoder(batch)

@@ -21,7 +21,8 @@ from zhen.digests import normalise_sentence
 from zhen.document import Origin, Sentence, Term, TermStatus
 from zhen.engines.decoder import Decoder
 from zhen.engines.engine import thread_split
-from zhen.memory import HumanTranslation, MemoryBase, memory_context, sentence_key
+from zhen.memory.base import HumanTranslation, Memory
+from zhen.memory.keys import memory_context, sentence_key
 from zhen.settings import DecodingOptions
 from zhen.tei.edits import ExistingOutput
 from zhen.terminology.renderings import locate_renderings
@@ -35,7 +36,7 @@ class SentenceResolver:
     RUN_CACHE_SIZE = 100_000
 
     def __init__(self, terms: dict[str, Term], model_id: str, options: DecodingOptions,
-                 decoder: Decoder, memory: MemoryBase | None = None,
+                 decoder: Decoder, memory: Memory | None = None,
                  output_key: str | None = None):
         self.terms = terms
         self.model_id = model_id

@@ -42,7 +42,8 @@ from zhen.engines.base import ModelInfo
 from zhen.engines.decoder import decoding_options, open_decoder
 from zhen.engines.registry import resolve_model
 from zhen.errors import ClusterError, InputError, MemoryServerError, OutputError, ZhenError
-from zhen.memory import MemoryBase, open_memory
+from zhen.memory import open_memory
+from zhen.memory.base import Memory
 from zhen.readers import metadata_fingerprint, open_input
 from zhen.settings import DecodingOptions
 from zhen.tei.body import TeiWriter
@@ -74,7 +75,7 @@ class BatchTranslator:
         glossary_path: Path,
         model: str | None = None,
         options: DecodingOptions | None = None,
-        memory: MemoryBase | None = None,
+        memory: Memory | None = None,
         cluster: str | None = None,
     ):
         self.glossary = load_glossary(Path(glossary_path))

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 
-from zhen.memory import MemoryBase
+from zhen.memory.base import Memory
 
 
 @dataclass(frozen=True)
 class ExportOptions:
     corpus_name: str = "zhen"  # vrt
-    memory: MemoryBase | None = None  # for fuzzy matches (xliff)
+    memory: Memory | None = None  # for fuzzy matches (xliff)
 
 
 @dataclass(frozen=True)

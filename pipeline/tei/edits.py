@@ -21,7 +21,7 @@ from zhen import env
 from zhen.digests import chinese_digest, normalise_sentence
 from zhen.document import Document, Origin, Sentence, TermStatus
 from zhen.errors import OutputError, TeiError
-from zhen.memory import HumanTranslation, StoreCounts, TranslationMemory
+from zhen.memory.base import HumanTranslation, Memory, StoreCounts
 from zhen.tei.body import tei_bytes
 from zhen.tei.read import is_edited, parse_tei
 from zhen.terminology.renderings import locate_renderings
@@ -61,7 +61,7 @@ class ExistingOutput:
         return made
 
 
-def inspect_output(path: Path, memory: TranslationMemory | None) -> ExistingOutput | None:
+def inspect_output(path: Path, memory: Memory | None) -> ExistingOutput | None:
     """Read an output zhen is about to overwrite; None if there is none.
 
     Raises OutputError, leaving the file alone, when it cannot be read back safely: not
@@ -132,7 +132,7 @@ class EditResult:
 def apply_edits(
     path: Path,
     edits: Mapping[str, str],
-    memory: TranslationMemory | None,
+    memory: Memory | None,
     translator: str = "",
     origin: str = "",
     sources: Mapping[str, str] | None = None,
@@ -206,7 +206,7 @@ def xliff_edits(units, tei: Document) -> dict[str, str]:
 
 
 def import_xliff(
-    xliff_paths, tei_dir: Path, memory: TranslationMemory | None, translator: str = ""
+    xliff_paths, tei_dir: Path, memory: Memory | None, translator: str = ""
 ) -> list[EditResult]:
     """Apply the translators' targets of XLIFF files to the TEI files in `tei_dir` they were
     exported from (file/@original), through `apply_edits`.  Every XLIFF is read and checked
