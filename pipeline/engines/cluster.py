@@ -426,6 +426,9 @@ class ClusterDecoder:
         self._pending[future.key] = (future, chunk, finished)
         future.add_done_callback(self._arrived.put)
 
+    def read(self, document, sentences: list[Sentence]) -> None:
+        """Nothing: the chunks carry no context."""
+
     def deliver(self, until: Callable[[], bool] = lambda: False) -> None:
         """Hand the chunks that are done to their callbacks, waiting for more until
         `until()` holds or nothing is in flight."""
