@@ -69,6 +69,10 @@ setup:
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	$(VENV)/bin/python -m pip install --quiet --no-deps 'argostranslate==$(ARGOS_VERSION)'
+	@# llama-cpp-python[server] for the LLM engine's tests: built from source the first time
+	@# (5-10 minutes on 2 cores; pip caches the wheel); without a compiler those tests skip.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(VENV)/bin/python -m pip install --quiet -e '.[llm-test]' \
+	  || echo "make setup: llama-cpp-python could not be built; tests/test_llm.py's server tests will skip"
 	$(VENV)/bin/zhen schema fetch
 	@$(MAKE) --no-print-directory browser
 	@$(MAKE) --no-print-directory postgres

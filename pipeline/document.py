@@ -80,6 +80,7 @@ class Sentence:
     translator: str = ""  # who, for a human translation ("" when not known)
     written_digest: str = ""  # read back: digest of the English as zhen wrote it ("" if none)
     qa: tuple[str, ...] = ()  # ids of the QA checks that flag the English (qa.CHECKS order)
+    score: float | None = None
 
     @property
     def from_memory(self) -> bool:
@@ -171,6 +172,8 @@ class Provenance:
     settings: str = ""  # every decoding setting, as JSON (settings.DecodingOptions.to_record)
     sentences_human: int = 0  # English sentences written or revised by a person
     translators: tuple[str, ...] = ()  # the people who did, as named to zhen
+    model_desc: str = ""  # the engine's account of itself for people, where it gives one
+    signature: str = ""  # the run signature (zhen.signature.RunSignature), "" before 0.3
 
     @property
     def options(self):

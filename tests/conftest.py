@@ -34,7 +34,7 @@ def examples(n: int) -> int:
 # marked `slow` at collection, so that `make check` (-m "not slow") runs the fast unit tests.
 SLOW_FIXTURES = {"tiny_model", "package_dir", "tei_validator", "zhen", "batch", "pg_server",
                  "pg_url", "browser", "page", "server", "web", "dask_cluster", "models", "wheel",
-                 "venv"}
+                 "venv", "gguf_model", "llama_server", "scripted"}
 
 
 def pytest_collection_modifyitems(config, items):

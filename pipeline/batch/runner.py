@@ -86,10 +86,10 @@ class BatchTranslator:
         # the device and compute type chosen now: the compute type is part of the key
         self.options = decoding_options(requested, cluster)
         self.memory = memory
-        self.signature = RunSignature(self.model.model_id, self.options.output_key(),
+        self.signature = RunSignature(self.model.model_id, self.model.output_key(self.options),
                                       self.glossary.sha256, __version__)
         decoder = open_decoder(self.model, self.options, self.signature, cluster,
-                               requested.device)
+                               requested.device, memory)
         self.resolver = SentenceResolver(self.terms, self.signature, self.options, decoder,
                                          memory)
 
@@ -100,23 +100,15 @@ class BatchTranslator:
 
     def provenance(self, from_memory: int = 0, engine: bool = True) -> Provenance:
         """The header's account of this batch; engine=False leaves out the CTranslate2
-        version, which takes importing it.  Its `RunSignature.of` is `self.signature`."""
-        if engine:
-            import ctranslate2
+        version, which takes importing it.  It records this batch's run signature."""
         return Provenance(
-            package_name=self.model.name,
-            package_version=self.model.version,
-            package_synthetic=self.model.synthetic,
-            ctranslate2_version=ctranslate2.__version__ if engine else "",
             glossary_path=self.glossary.path.name,
             glossary_sha256=self.glossary.sha256,
             pipeline_version=__version__,
             date=_dt.date.today().isoformat(),
             sentences_from_memory=from_memory,
-            model_kind=self.model.kind,
-            model_fingerprint=self.model.fingerprint,
-            device=self.options.device,
-            settings=self.options.to_record(),
+            signature=str(self.signature),
+            **self.model.provenance(self.options, engine),
         )
 
     def is_up_to_date(self, path: Path, existing: ExistingOutput | None) -> bool:
@@ -132,8 +124,10 @@ class BatchTranslator:
         except (OSError, ZhenError):  # reading it says what is wrong
             return False
         doc = existing.doc
+        # a header written before the signature was recorded gives it through its fields
+        recorded = doc.provenance.signature or str(RunSignature.of(doc.provenance))
         return (doc.source.sha256 == source_sha256 and doc.source.meta_sha256 == metadata
-                and RunSignature.of(doc.provenance) == self.signature)
+                and recorded == str(self.signature))
 
     def translate_sentences(self, sentences: list[Sentence], progress=None) -> int:
         """Fill the English side of `sentences` (see `SentenceResolver`); returns how many
@@ -339,6 +333,8 @@ class _Run:
         later flush; without, every window sent is written before returning.  Decoding
         here, each window is written at once."""
         if self.window:
+            for job, para in self.window:  # each document's sentences, in reading order
+                self.resolver.decoder.read(job, para.sentences)
             sentences = [s for _, para in self.window for s in para.sentences]
             decoded, waits = self.resolver.submit(sentences, self.bar.update)
             self.report.sentences_translated += decoded

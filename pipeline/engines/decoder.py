@@ -54,6 +54,10 @@ class Decoder(Protocol):
     def deliver(self, until: Callable[[], bool] = lambda: False) -> None:
         """Hand over the chunks done elsewhere until `until()` or none is in flight."""
 
+    def read(self, document: object, sentences: list[Sentence]) -> None:
+        """A document's next sentences in reading order, before any is filled (a decoder
+        that gives the model the previous sentences as context keeps them)."""
+
     def close(self) -> None:
         """Release what the decoder holds."""
 
@@ -99,6 +103,9 @@ class LocalDecoder:
     def deliver(self, until: Callable[[], bool] = lambda: False) -> None:
         """Nothing is ever in flight here."""
 
+    def read(self, document: object, sentences: list[Sentence]) -> None:
+        """Nothing: sentences are decoded on their own."""
+
     def close(self) -> None:
         pass
 
@@ -116,10 +123,16 @@ def decoding_options(options: DecodingOptions, cluster: str | None) -> DecodingO
 
 
 def open_decoder(model: ModelInfo, options: DecodingOptions, signature: RunSignature,
-                 cluster: str | None = None, requested_device: str = "auto") -> Decoder:
+                 cluster: str | None = None, requested_device: str = "auto",
+                 memory=None) -> Decoder:
     """The decoder for `model` with the run's resolved `options`: here, or on the Dask
     cluster `cluster` (tcp://HOST:PORT or local:N; `requested_device` is what each worker
-    resolves; the run's `signature` names what the workers load)."""
+    resolves; the run's `signature` names what the workers load), or the model's own (a
+    model on a server: `open_decoder(options, cluster, memory)`, which may read people's
+    translations in the run's `memory`)."""
+    own = getattr(model, "open_decoder", None)
+    if own is not None:
+        return own(options, cluster, memory)
     if cluster:
         from zhen.engines.cluster import ClusterDecoder
 

@@ -11,7 +11,6 @@ from zhen.document import Document, Paragraph
 from zhen.engines.registry import kind_label
 from zhen.han import has_han
 from zhen.qa.checks import CATEGORY_PREFIX, CHECKS, QA_TAXONOMY
-from zhen.signature import RunSignature
 from zhen.tei.names import (
     BOM_NOTE,
     PROVENANCE_RECORD,
@@ -80,15 +79,19 @@ def provenance_record(doc: Document, counts: Tally) -> dict:
     """The header's provenance as data (xenoData): the model, CTranslate2, the device, the
     settings, the run signature and the counts (read back by `tei.read`)."""
     prov = doc.provenance
-    return {"model": {"kind": prov.model_kind, "name": prov.package_name,
+    record = {"model": {"kind": prov.model_kind, "name": prov.package_name,
                       "version": prov.package_version, "fingerprint": prov.model_fingerprint,
                       "synthetic": prov.package_synthetic},
             "ctranslate2": prov.ctranslate2_version, "device": prov.device,
             "settings": json.loads(prov.settings) if prov.settings else {},
-            "signature": str(RunSignature.of(prov)),
             "counts": {"sentences": counts.sentences, "human": counts.human,
                        "from_memory": prov.sentences_from_memory,
                        "dropped_characters": doc.source.dropped_chars}}
+    if prov.model_desc:
+        record["description"] = prov.model_desc
+    if prov.signature:
+        record["signature"] = prov.signature
+    return record
 
 
 def _title_stmt(ts: etree._Element, doc: Document, counts: Tally) -> None:
@@ -151,19 +154,24 @@ def _app_info(app_info: etree._Element, prov) -> None:
     (the exact settings are in xenoData)."""
     app = _sub(app_info, "application", ident="zhen", version=prov.pipeline_version or "0")
     _sub(app, "label", "zhen")
-    app = _sub(app_info, "application", ident="ctranslate2",
-               version=prov.ctranslate2_version or "0")
-    _sub(app, "label", "CTranslate2")
+    if prov.ctranslate2_version or not prov.model_desc:
+        app = _sub(app_info, "application", ident="ctranslate2",
+                   version=prov.ctranslate2_version or "0")
+        _sub(app, "label", "CTranslate2")
     app = _sub(app_info, "application", ident=_ident(prov.package_name or "none"),
                version=prov.package_version or "0")
     _sub(app, "label", f"{kind_label(prov.model_kind)} {prov.package_name}")
-    desc = [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
-    if prov.device:
-        desc.append(f"device {prov.device}")
-    if prov.length_cap:
-        desc.append(f"length cap {prov.length_cap}")
-    if prov.glossary_enforcement:
-        desc.append(f"glossary enforcement {prov.glossary_enforcement}")
+    # For people; the exact settings are in xenoData (PROVENANCE_RECORD) below.
+    if prov.model_desc:  # an engine that describes itself (a model on a server)
+        desc = [prov.model_desc]
+    else:
+        desc = [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
+        if prov.device:
+            desc.append(f"device {prov.device}")
+        if prov.length_cap:
+            desc.append(f"length cap {prov.length_cap}")
+        if prov.glossary_enforcement:
+            desc.append(f"glossary enforcement {prov.glossary_enforcement}")
     if prov.package_synthetic:
         desc.append(SYNTHETIC_DESC)
     _sub(app, "desc", "; ".join(desc))

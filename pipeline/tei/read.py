@@ -180,8 +180,11 @@ def _parse_header(root: etree._Element, name: str) -> Document:
         model_kind=model.get("kind", ""),
         model_fingerprint=model.get("fingerprint", ""),
         device=record.get("device", ""),
-        settings=DecodingOptions.from_record(json.dumps(settings)).to_record()
+        settings=(json.dumps(settings, sort_keys=True) if record.get("description") else
+                  DecodingOptions.from_record(json.dumps(settings)).to_record())
         if settings else "",
+        model_desc=record.get("description", ""),
+        signature=record.get("signature", ""),
     )
     terms: dict[str, Term] = {}
     for cat in root.xpath(f"{gl}/t:category", namespaces=ns):
