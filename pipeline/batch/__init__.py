@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zhen import __version__
+from zhen.batch.merge import merged, misses_human, seen_human
 from zhen.digests import file_sha256, normalise_sentence
 from zhen.document import (
     Document,
@@ -48,6 +49,7 @@ from zhen.engines import ModelInfo, load_engine, resolve_model
 from zhen.engines.engine import resolve_device, thread_split
 from zhen.engines.translator import Translator
 from zhen.errors import ClusterError, InputError, MemoryServerError, OutputError, ZhenError
+from zhen.filelock import version_of, write_guarded
 from zhen.memory import HumanTranslation, MemoryBase, memory_context, open_memory, sentence_key
 from zhen.readers import metadata_fingerprint, open_input
 from zhen.readers.text import display_name
@@ -58,7 +60,7 @@ from zhen.tei.edits import ExistingOutput, inspect_output
 from zhen.terminology.glossary import load_glossary
 from zhen.terminology.matcher import TermMatcher, match_terms
 from zhen.terminology.renderings import locate_renderings
-from zhen.writer import atomic_output, output_error, prepare_output_folder
+from zhen.writer import output_error, prepare_output_folder
 
 if TYPE_CHECKING:
     from zhen.engines.cluster import ClusterDecoder
@@ -84,6 +86,7 @@ class FileResult:
     up_to_date: bool = False  # skipped: the output already holds this translation
     edits: int = 0  # human sentences in the output this one replaced
     edits_carried: int = 0  # of those, whose Chinese sentence is still in the input
+    merged: int = 0  # times the output had changed on disk when written (batch.merge)
     qa: dict[str, int] = field(default_factory=dict)  # QA findings by severity
 
 
@@ -167,6 +170,8 @@ class _FileJob:
     sources: set[str] = field(default_factory=set)  # normalised Chinese sentences read
     source: SourceInfo | None = None  # once the whole file has been read
     waiting: int = 0  # paragraphs in the current window
+    read: str | None = None  # the output's version when its human sentences were read
+    seen: dict[str, str] = field(default_factory=dict)  # those sentences (batch.merge)
 
 
 class LocalDecoder:
@@ -282,8 +287,9 @@ class BatchTranslator:
         """Whether the existing output already holds the translation of `path` that this
         batch would make: same source bytes, the same metadata from outside it (manifest,
         sidecar) and format, the same model, decoding settings, glossary and zhen version
-        in its header, and no edit made in it since zhen wrote it."""
-        if existing is None or existing.edited:
+        in its header, no edit made in it since zhen wrote it, and no human translation in
+        the memory that it does not show (batch.merge.misses_human)."""
+        if existing is None or existing.edited or misses_human(self.memory, existing):
             return False
         try:
             source_sha256 = file_sha256(path)
@@ -450,11 +456,13 @@ class BatchTranslator:
         self._targets = {inputs[0]: Path(out_file)} if out_file is not None else {}
         paths = self._plan(inputs, out_dir, report, keep_going)
         existing: dict[Path, ExistingOutput] = {}
+        versions: dict[Path, str | None] = {}  # each output's, taken before it was read
         refused: dict[Path, ZhenError] = {}  # outputs not to overwrite, failed in their turn
         stale = []
         for path in paths:  # every output's human sentences are kept before any is written
             target = self._target(path, out_dir)
             try:
+                versions[path] = version_of(target)
                 found = inspect_output(target, self.memory)
             except MemoryServerError:  # the memory is gone: the run stops, not this file
                 raise
@@ -486,8 +494,10 @@ class BatchTranslator:
                     self._fail(result, refused[path], keep_going)
                     continue
                 job = _FileJob(result, self._target(path, out_dir), TeiWriter(out_dir))
+                job.read = versions.get(path)
                 if path in existing:
                     job.edits = existing[path].keys()
+                    job.seen = seen_human(existing[path])
                 jobs.append(job)
                 reading = self._read(job)
                 while True:
@@ -652,13 +662,16 @@ class BatchTranslator:
         job.result.edits = len(job.edits)
         job.result.edits_carried = len(job.edits & job.sources)
 
-    @staticmethod
-    def _write_checked(job: _FileJob, doc: Document) -> dict[str, int]:
+    def _write_checked(self, job: _FileJob, doc: Document) -> dict[str, int]:
         """Write a job's TEI atomically with its QA findings recorded in it; return the
         findings by severity.  The QA checks need the whole document, which the streamed
         writer never holds: the TEI goes first to an anonymous temporary file (gone if the
         process dies), is checked there, then written.  An output over QA_MAX_BYTES is
-        written unchecked (the checks read it whole): `zhen qa --annotate` does it."""
+        written unchecked (the checks read it whole): `zhen qa --annotate` does it.
+
+        Written through zhen.filelock: if the output changed on disk since the run read it
+        (a review save, an import, another run), its human sentences are merged in first
+        (batch.merge)."""
         import shutil
 
         from lxml import etree
@@ -690,11 +703,23 @@ class BatchTranslator:
             else:
                 log.warning("%s: over %d MB, QA not run here: run `zhen qa --annotate` on it",
                             job.target, QA_MAX_BYTES >> 20)
-            with atomic_output(job.target) as fh:
+
+            def write(fh) -> None:
                 if data is not None:
                     fh.write(data)
                 else:
+                    raw.seek(0)
                     shutil.copyfileobj(raw, fh, 1 << 20)
+
+            def merge(_current):
+                nonlocal counts
+                raw.seek(0)
+                tei, findings = merged(self, job, data if data is not None else raw.read())
+                if findings is not None:
+                    counts = Counts.of(findings).by_severity
+                return tei
+
+            write_guarded(job.target, write, job.read, merge)
         return counts
 
     @staticmethod
