@@ -262,10 +262,3 @@ def test_an_older_human_translation_in_the_memory_does_not_rebuild(project):
         [source], tmp / "out", update=True)
     assert [f.up_to_date for f in report.files] == [True]
 
-
-def test_human_since_asks_for_newer_human_translations(tmp_path):
-    with TranslationMemory(tmp_path / "m.sqlite3") as memory:
-        memory.store_human([HumanTranslation("甲。", "A.", created=100.0),
-                            HumanTranslation("乙。", "B.", created=200.0)])
-        assert set(memory.human_since(["甲。", "乙。", "丙。"], 150.0)) == {"乙。"}
-        assert set(memory.human_since(["甲。", "乙。"])) == {"甲。", "乙。"}
