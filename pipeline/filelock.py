@@ -3,9 +3,10 @@
 Every writer of a TEI (a translation run, a review save, an XLIFF import, `zhen qa
 --annotate`) goes through `write_guarded`:
 
-- a **per-file lock**: `flock` on a lock file beside the output (`.NAME.lock`, never
-  removed), so two writers of one file take turns while other files go on in parallel
-  (`make -j` stays parallel); the kernel releases it when a process dies;
+- a **per-file lock**: `flock` on a lock file beside the output (`.NAME.lock`, there
+  only while a writer holds it; one left by a killed process is taken over), so two
+  writers of one file take turns while other files go on in parallel (`make -j` stays
+  parallel); the kernel releases it when a process dies;
 - a **version check**: a writer names the version of the file it read (`version_of`, the
   sha256 of its bytes, None for no file: the same as the review workbench's If-Match),
   taken *before* it read it.  Under the lock, and again just before the atomic rename, the
@@ -91,34 +92,62 @@ def locked(path: Path, timeout: float | None = None) -> Iterator[None]:
         yield
     finally:
         del held[key]
-        os.close(fd)  # releases the lock
+        _release(lock, fd)
 
 
 def _acquire(lock: Path, path: Path, timeout: float) -> int:
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
-    except OSError as exc:
-        raise output_error(path, exc) from None
-    if fcntl is None:
-        return fd
+    """An fd of the lock file, locked: the file then at `lock` (a waiter that got the lock
+    of a file its holder removed takes the new one)."""
     deadline = time.monotonic() + timeout
     pause = 0.005
     while True:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as exc:
+            raise output_error(path, exc) from None
+        if fcntl is None:
             return fd
-        except BlockingIOError:
-            pass
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    pass
+                if time.monotonic() >= deadline:
+                    raise OutputError(
+                        f"{path}: another process has been writing it for more than "
+                        f"{timeout:.0f} s (it holds {lock.name}); try again when it has "
+                        "finished")
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+            if _same_file(fd, lock):
+                return fd
         except OSError as exc:
             os.close(fd)
             raise output_error(path, exc) from None
-        if time.monotonic() >= deadline:
+        except BaseException:
             os.close(fd)
-            raise OutputError(f"{path}: another process has been writing it for more than "
-                              f"{timeout:.0f} s (it holds {lock.name}); try again when it "
-                              "has finished")
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
+            raise
+        os.close(fd)  # removed by its holder meanwhile: take the one there now
+
+
+def _release(lock: Path, fd: int) -> None:
+    """Remove the lock file (while holding it: no clutter beside the outputs), unlock."""
+    try:
+        os.unlink(lock)
+    except OSError:
+        pass
+    os.close(fd)
+
+
+def _same_file(fd: int, name: Path) -> bool:
+    try:
+        st = os.stat(name, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    own = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
 
 
 class _Changed(Exception):

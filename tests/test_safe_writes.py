@@ -193,7 +193,31 @@ def test_the_lock_is_per_file_and_goes_with_a_killed_process(tmp_path):
         holder.kill()
         holder.wait()
     assert a.read_bytes() == b"<x/>"
-    assert lock_path(a).name == ".a.tei.xml.lock"
+    assert lock_path(a).name == ".a.tei.xml.lock" and not lock_path(a).exists()
+
+
+COUNT = """
+import sys
+from pathlib import Path
+from zhen.filelock import locked, version_of, write_guarded
+path = Path(sys.argv[1])
+for _ in range(40):
+    with locked(path):
+        read = version_of(path)
+        n = int(path.read_text()) if read else 0
+        write_guarded(path, str(n + 1).encode(), read)
+"""
+
+
+def test_writers_in_four_processes_take_turns_and_lose_no_update(tmp_path):
+    """Read-increment-write in four processes at once: every increment is kept, and no
+    lock file is left beside the file."""
+    path = tmp_path / "count.tei.xml"
+    procs = [subprocess.Popen([sys.executable, "-c", COUNT, str(path)],
+                              env={**os.environ, "PYTHONPATH": str(REPO)}) for _ in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0] * 4
+    assert path.read_text() == "160"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["count.tei.xml"]
 
 
 def test_a_stale_writer_without_merge_writes_nothing(tmp_path):
