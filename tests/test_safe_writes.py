@@ -86,6 +86,7 @@ def test_a_review_save_while_a_run_translates_is_in_the_tei_it_writes(project):
     report = _rerun(project, save)
     assert saved["saved"] == "p2.s1"
     assert not report.failed and report.files[0].merged == 1
+    assert report.files[0].human == 1  # the summary counts the merged file's
     s = _sentence(out, "p2.s1")
     assert s.en == FIXED and s.human and s.translator == "Reviewer"
     assert memory.lookup_human([s.zh])[s.zh].target == FIXED

@@ -658,7 +658,8 @@ class BatchTranslator:
         job.result.output = job.target
         job.result.sentences = job.writer.sentences
         job.result.from_memory = job.from_memory
-        job.result.human = job.writer.tally.human
+        if not job.result.merged:  # batch.merge counted the merged file's
+            job.result.human = job.writer.tally.human
         job.result.edits = len(job.edits)
         job.result.edits_carried = len(job.edits & job.sources)
 
