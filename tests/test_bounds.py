@@ -8,6 +8,7 @@ matter is a "billion laughs" of aliases, translated by the real CLI.
 from __future__ import annotations
 
 import io
+import json
 import time
 import zipfile
 
@@ -236,3 +237,44 @@ def test_the_time_bound_outside_the_main_thread_lets_the_block_run(tmp_path):
     t.join()
     assert done == [True]
 
+
+
+# -- size caps of the formats read whole --------------------------------------------------------
+
+
+def _size_case(kind, tmp_path):
+    import importlib
+
+    doc = tmp_path / "doc.txt"
+    doc.write_text("近年来。\n", encoding="utf-8")
+    cases = {
+        "md": ("zhen.readers.md", "MAX_BYTES", "doc.md", BODY * 20,
+               lambda p: read_document(p), r"too large for a Markdown file"),
+        "docx": ("zhen.readers.docx", "MAX_BYTES", "doc.docx", None,
+                 lambda p: read_document(p), r"too large for a Word document"),
+        "manifest": ("zhen.readers.metadata", "MAX_MANIFEST_BYTES", "metadata.csv",
+                     "file,title\ndoc.txt," + "长" * 500 + "\n",
+                     lambda p: external_fields(doc), r"too large for a manifest"),
+        "sidecar": ("zhen.readers.metadata", "MAX_SIDECAR_BYTES", "doc.meta.json",
+                    json.dumps({"title": "长" * 500}), lambda p: external_fields(doc),
+                    r"too large for a metadata file"),
+        "tbx": ("zhen.formats.tbx", "MAX_FILE_BYTES", "terms.tbx",
+                XML_CASES["tbx"][1].format("长" * 500), lambda p: _reader("tbx")[1](p),
+                r"bytes is more than the 1000 a glossary"),
+    }
+    module, attr, name, text, read, message = cases[kind]
+    path = tmp_path / name
+    if text is None:
+        path.write_bytes(_docx_with(b"<w:document/>") + b"\0" * 2000)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return importlib.import_module(module), attr, path, read, message
+
+
+@pytest.mark.parametrize("kind", ["md", "docx", "manifest", "sidecar", "tbx"])
+def test_a_file_over_its_formats_size_cap_is_one_line(tmp_path, monkeypatch, kind):
+    module, attr, path, read, message = _size_case(kind, tmp_path)
+    monkeypatch.setattr(module, attr, 1000)
+    with pytest.raises((InputError, GlossaryError), match=message) as exc:
+        read(path)
+    assert str(path.name) in str(exc.value) and "\n" not in str(exc.value)
