@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from zhen.errors import ZhenError
 
@@ -228,6 +228,38 @@ def root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
+def _laughs() -> bytes:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{name}: &{name} [{','.join([f'*{prev}'] * 9)}]")
+    return ("---\n" + "\n".join(lines) + "\n---\n\n近年来。\n").encode()
+
+
+def _xml_laughs(seed: bytes) -> bytes:
+    root = seed.split(b"<", 3)[2].split(b" ", 1)[0].split(b">", 1)[0]
+    return (b'<?xml version="1.0"?><!DOCTYPE ' + root + b' [<!ENTITY a "lol">'
+            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>' + seed.split(b"?>", 1)[-1])
+
+
+# The known worst case of each kind, tried by every profile (hypothesis's examples).
+WORST = {
+    "txt": [b"\xff\xfe" + "近年来".encode("utf-16-le") * 10_000 + b"\x00" * 7],
+    "md": [_laughs(), b"[" * 200_000, b"> " * 100_000 + "近年来".encode()],
+    "html": [b"<div>" * 100_000 + "<p>近年来。</p>".encode(), b"<" * 1_000_000],
+    "json": [b"[" * 100_000 + b"]" * 100_000, b'{"title": ' + b"[" * 5000 + b"]" * 5000 + b"}"],
+    "csv": [b'file,title\ndoc.txt,"' + b"x" * 200_000 + b'"\n', b"," * 1_000_000],
+    "tbx": [_xml_laughs(SEEDS["tbx"]), b"<martif>" + b"<g>" * 100_000],
+    "tmx": [_xml_laughs(SEEDS["tmx"]), b"<tmx>" + b"<g>" * 100_000],
+    "xlf": [_xml_laughs(SEEDS["xlf"]), b"<xliff>" + b"<g>" * 100_000],
+}
+
+
+def _with_worst(kind: str, test):
+    for data in WORST.get(kind, ()):
+        test = example(data=data)(test)
+    return test
+
+
 @pytest.mark.parametrize("kind", [k for k in READERS if k != "docx"])
 def test_damaged_input_ends_in_a_result_or_one_line(kind, root):
     before = _peak_mb()
@@ -237,7 +269,7 @@ def test_damaged_input_ends_in_a_result_or_one_line(kind, root):
     def check(data):
         ends_well(kind, data, root)
 
-    check()
+    _with_worst(kind, check)()
     assert _peak_mb() - before < MEGABYTES
 
 
@@ -261,3 +293,49 @@ def test_random_bytes_end_in_a_result_or_one_line(kind, root):
         ends_well(kind, data, root)
 
     check()
+
+
+def test_damaged_documents_end_in_a_tei_or_one_line(tmp_path, tiny_model, zhen_env):
+    """The same damage, through `zhen translate --keep-going` on one folder: each input
+    ends in a valid TEI or in one error line naming it; the others go on."""
+    import random
+
+    from conftest import run_zhen
+    from lxml import etree
+    from zhen.tei.validate import check_invariants
+
+    rng = random.Random(22)
+    seeds = {"txt": SEEDS["txt"], "md": SEEDS["md"], "html": SEEDS["html"], "docx": _DOCX}
+    folder = tmp_path / "in"
+    folder.mkdir()
+    inputs = {}
+    for kind, seed in seeds.items():
+        for n in range(3):
+            data = seed
+            i = rng.randrange(len(data))
+            if n == 0:  # truncated
+                data = data[:i]
+            elif n == 1:  # random bytes inside
+                data = data[:i] + rng.randbytes(rng.randrange(1, 64)) + data[i:]
+            else:  # the worst known case of the kind, or a slice repeated
+                worst = WORST.get(kind)
+                data = worst[0] if worst else data[:i] + data[i:i + 50] * 500 + data[i:]
+            path = folder / f"{kind}{n}.{kind}"
+            path.write_bytes(data)
+            inputs[path.name] = path
+    start = time.monotonic()
+    res = run_zhen(["translate", folder, "-o", tmp_path / "out", "--model", tiny_model,
+                    "--beam-size", "1", "--keep-going"], zhen_env, timeout=300)
+    assert time.monotonic() - start < 120
+    assert res.returncode in (0, 1) and "Traceback" not in res.stderr, res.stderr
+    lines = res.stderr.splitlines()
+    errors = [line for line in lines if line.lower().startswith("zhen: error:")]
+    assert all(any(str(p) in line for p in inputs.values()) for line in errors), errors
+    for name, path in inputs.items():
+        out = tmp_path / "out" / f"{path.stem}.tei.xml"
+        mine = [line for line in errors if str(path) in line]
+        if out.exists():
+            assert mine == [], mine
+            assert check_invariants(out, etree.parse(str(out))) == [], name
+        else:
+            assert len(mine) == 1, (name, res.stderr)
