@@ -21,6 +21,11 @@ version only when something that takes no lock (an editor) wrote the file meanwh
 
 `locked` is re-entrant within a thread (a review save holds it around `apply_edits`, which
 takes it again); other threads and processes wait for it, up to LOCK_TIMEOUT seconds.
+
+The API, for a new writer (an importer of another CAT format goes through
+`tei.edits.apply_edits`, which uses it): `version_of(path)` before reading;
+`write_guarded(path, data, read, merge=None)` to write; `locked(path)` around a whole
+read-modify-write (or a removal: `prune`); `lock_path(path)` names the lock file.
 """
 
 from __future__ import annotations

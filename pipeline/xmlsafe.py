@@ -47,8 +47,8 @@ def parse_untrusted_bytes(data: bytes, path: Path, error: type[ZhenError]) -> et
     from zhen.bounds import XML_MAX_TAGS
 
     if data.count(b"<") > XML_MAX_TAGS:
-        raise error(f"{path}: more than {XML_MAX_TAGS:,} tags (zhen.bounds.XML_MAX_TAGS); "
-                    "split the file")
+        raise error(f"{path}: more than {XML_MAX_TAGS:,} tags, the most zhen reads in one "
+                    "file; split it")
     subset = _DTD_SUBSET.search(data[:65536])
     if subset and b"<!ENTITY" in subset.group(1):
         raise _refuse_entities(path, error)

@@ -289,7 +289,7 @@ class BatchTranslator:
         sidecar) and format, the same model, decoding settings, glossary and zhen version
         in its header, no edit made in it since zhen wrote it, and no human translation in
         the memory that it does not show (batch.merge.misses_human)."""
-        if existing is None or existing.edited or misses_human(self.memory, existing):
+        if existing is None or existing.edited:
             return False
         try:
             source_sha256 = file_sha256(path)
@@ -298,7 +298,8 @@ class BatchTranslator:
             return False
         doc = existing.doc
         return (doc.source.sha256 == source_sha256 and doc.source.meta_sha256 == metadata
-                and _settings(doc.provenance) == self._settings)
+                and _settings(doc.provenance) == self._settings
+                and not misses_human(self.memory, existing))
 
     def keep_edits(self, existing: ExistingOutput) -> int:
         """Put the human sentences of an output about to be overwritten into the memory

@@ -79,7 +79,7 @@ def open_input(path: Path, fmt: str | None = None) -> Opened:
     path = Path(path)
     reader = reader_for(path, fmt)
     fields = external_fields(path)  # before reading: a bad manifest row stops it early
-    with bounds.time_bound(bounds.READ_SECONDS, str(path)):  # a reader that reads the file whole
+    with bounds.time_bound(bounds.READ_SECONDS, str(path)):  # whole-file readers read here
         opened = reader.open(path)
     result = Opened((), opened.info)
 
