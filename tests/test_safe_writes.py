@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from zhen.batch import BatchTranslator
+from zhen.batch.runner import BatchTranslator
 from zhen.errors import OutputError, StaleFile
 from zhen.filelock import lock_path, locked, version_of, write_guarded
-from zhen.memory import HumanTranslation, TranslationMemory
+from zhen.memory.base import HumanTranslation
+from zhen.memory.sqlite import SqliteMemory
 from zhen.settings import DecodingOptions
 from zhen.tei.read import read_tei
 from zhen.ui.review.workbench import Folder, Refused
@@ -41,7 +42,7 @@ def project(tmp_path, tiny_model):
     (tmp_path / "in").mkdir()
     source = tmp_path / "in" / "coast.txt"
     source.write_text(ARTICLE, encoding="utf-8")
-    memory = TranslationMemory(tmp_path / "memory.sqlite3")
+    memory = SqliteMemory(tmp_path / "memory.sqlite3")
     report = BatchTranslator(GLOSSARY, str(tiny_model), FAST, memory).run(
         [source], tmp_path / "out")
     assert not report.failed
@@ -49,22 +50,22 @@ def project(tmp_path, tiny_model):
     memory.close()
 
 
-class _Meeting(BatchTranslator):
-    """A run that lets another writer write its output just before it does."""
+def _rerun(project, monkeypatch, meanwhile, memory="same", update=False):
+    """Translate again after a glossary change (so the output is rewritten), with another
+    writer writing the output just before the run writes it (`meanwhile(target)`)."""
+    import zhen.batch.runner as runner
 
-    meanwhile = staticmethod(lambda target: None)
-
-    def _write_checked(self, job, doc):
-        self.meanwhile(job.target)
-        return super()._write_checked(job, doc)
-
-
-def _rerun(project, meanwhile, memory="same", update=False):
     tmp, source, mem, model = project
-    glossary = tmp / "terms.tsv"  # a glossary change: the run must rewrite the output
+    glossary = tmp / "terms.tsv"
     glossary.write_bytes(GLOSSARY.read_bytes() + "zz-safety\t海岸线\tcoastline\tterm\t\t\n".encode())
-    batch = _Meeting(glossary, str(model), FAST, mem if memory == "same" else memory)
-    batch.meanwhile = meanwhile
+    real = runner.write_checked
+
+    def meeting(writer, doc, target, *args):
+        meanwhile(target)
+        return real(writer, doc, target, *args)
+
+    monkeypatch.setattr(runner, "write_checked", meeting)
+    batch = BatchTranslator(glossary, str(model), FAST, mem if memory == "same" else memory)
     return batch.run([source], tmp / "out", update=update)
 
 
@@ -72,7 +73,7 @@ def _sentence(path: Path, sid: str):
     return next(s for s in read_tei(path).sentences() if s.id == sid)
 
 
-def test_a_review_save_while_a_run_translates_is_in_the_tei_it_writes(project):
+def test_a_review_save_while_a_run_translates_is_in_the_tei_it_writes(project, monkeypatch):
     """The issue's case: a save answered 200 during `make` is in the TEI `make` writes."""
     tmp, _, memory, _ = project
     out = tmp / "out" / "coast.tei.xml"
@@ -83,7 +84,7 @@ def test_a_review_save_while_a_run_translates_is_in_the_tei_it_writes(project):
         version = folder.state(target.name)["version"]
         saved.update(folder.save(target.name, "p2.s1", FIXED, version))
 
-    report = _rerun(project, save)
+    report = _rerun(project, monkeypatch, save)
     assert saved["saved"] == "p2.s1"
     assert not report.failed and report.files[0].merged == 1
     assert report.files[0].human == 1  # the summary counts the merged file's
@@ -97,7 +98,7 @@ def test_a_review_save_while_a_run_translates_is_in_the_tei_it_writes(project):
     assert _sentence(out, "p2.s1").en == FIXED
 
 
-def test_a_save_during_a_run_without_a_memory_is_kept_too(project):
+def test_a_save_during_a_run_without_a_memory_is_kept_too(project, monkeypatch):
     """The run's own memory is off: the newer file's human sentence still wins."""
     tmp, _, memory, _ = project
     out = tmp / "out" / "coast.tei.xml"
@@ -106,12 +107,12 @@ def test_a_save_during_a_run_without_a_memory_is_kept_too(project):
         folder = Folder(target.parent, None, "Reviewer")
         folder.save(target.name, "p1.s1", FIXED, folder.state(target.name)["version"])
 
-    report = _rerun(project, save, memory=None)
+    report = _rerun(project, monkeypatch, save, memory=None)
     assert not report.failed and report.files[0].merged == 1
     assert _sentence(out, "p1.s1").en == FIXED
 
 
-def test_an_editors_change_during_a_run_is_kept(project):
+def test_an_editors_change_during_a_run_is_kept(project, monkeypatch):
     """A program that takes no lock (a text editor) writes the file during the run: the
     run reads it again, and the person's sentence wins over the run's machine output."""
     tmp, _, memory, _ = project
@@ -122,14 +123,14 @@ def test_an_editors_change_during_a_run_is_kept(project):
         old = _sentence(target, "p3.s1").en
         target.write_text(data.replace(f">{old}<", f">{FIXED}<", 1), encoding="utf-8")
 
-    report = _rerun(project, edit)
+    report = _rerun(project, monkeypatch, edit)
     assert not report.failed and report.files[0].merged == 1
     s = _sentence(out, "p3.s1")
     assert s.en == FIXED and s.human
     assert memory.lookup_human([s.zh])[s.zh].target == FIXED
 
 
-def test_a_file_damaged_during_a_run_is_left_alone(project):
+def test_a_file_damaged_during_a_run_is_left_alone(project, monkeypatch):
     tmp, _, _, _ = project
     out = tmp / "out" / "coast.tei.xml"
 
@@ -144,15 +145,15 @@ def test_a_file_damaged_during_a_run_is_left_alone(project):
         damaged = target.read_bytes()
 
     with pytest.raises(OutputError, match="will not overwrite"):
-        _rerun(project, keep)
+        _rerun(project, monkeypatch, keep)
     assert out.read_bytes() == damaged
 
 
-def test_a_review_save_on_a_version_a_run_replaced_is_refused(project):
+def test_a_review_save_on_a_version_a_run_replaced_is_refused(project, monkeypatch):
     tmp, _, memory, _ = project
     folder = Folder(tmp / "out", memory, "Reviewer")
     version = folder.state("coast.tei.xml")["version"]
-    _rerun(project, lambda target: None)  # the run rewrites the file
+    _rerun(project, monkeypatch, lambda target: None)  # the run rewrites the file
     with pytest.raises(Refused) as refused:
         folder.save("coast.tei.xml", "p2.s1", FIXED, version)
     assert refused.value.status == 409

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from zhen.digests import normalise_sentence
 from zhen.errors import OutputError
-from zhen.memory import HumanTranslation
+from zhen.memory.base import HumanTranslation
 from zhen.tei.edits import ExistingOutput, inspect_output, translator_name
 
 if TYPE_CHECKING:
-    from zhen.batch import BatchTranslator, _FileJob
+    from zhen.batch.runner import BatchTranslator, _FileJob
 
 
 def seen_human(existing: ExistingOutput | None) -> dict[str, str]:
@@ -38,6 +38,7 @@ def merged(batch: BatchTranslator, job: _FileJob, run_tei: bytes) -> tuple[bytes
     from zhen.qa.annotate import annotate_tree
     from zhen.tei.body import tei_bytes
     from zhen.tei.read import parse_tei
+    from zhen.xmlsafe import tei_parser
 
     newer = inspect_output(job.target, batch.memory)
     if newer is None:  # removed meanwhile
@@ -61,23 +62,23 @@ def merged(batch: BatchTranslator, job: _FileJob, run_tei: bytes) -> tuple[bytes
             fresh.append(item)  # new since the run read the file: a person's latest word
         else:
             carried.append(item)
+    resolver = batch.resolver
     for item in fresh:
-        batch._edited[item.key] = item
+        resolver._edited[item.key] = item
     for item in carried:
-        batch._carried.setdefault(item.key, item)
+        resolver._carried.setdefault(item.key, item)
     if batch.memory is not None:
         batch.memory.store_human(fresh)
         batch.memory.store_human(carried, only_new=True)
     job.seen.update(seen_human(newer))
-    parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
-    doc = parse_tei(etree.fromstring(run_tei, parser), job.target.name)
+    doc = parse_tei(etree.fromstring(run_tei, tei_parser()), job.target.name)
     sentences = doc.sentences()
     before = [(s.en, s.origin, s.translator) for s in sentences]
-    batch.apply_human(sentences)
+    resolver.apply_human(sentences)
     for s, was in zip(sentences, before):
         if (s.en, s.origin, s.translator) != was:
             s.qa = ()  # the checks ran on the English it replaced; they run again below
-    tree = etree.ElementTree(etree.fromstring(tei_bytes(doc), parser))
+    tree = etree.ElementTree(etree.fromstring(tei_bytes(doc), tei_parser()))
     findings, _ = annotate_tree(tree, job.target.name)
     job.result.merged += 1
     job.result.human = sum(1 for s in sentences if s.human)

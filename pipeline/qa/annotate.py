@@ -14,6 +14,7 @@ from pathlib import Path
 from zhen.document import Document
 from zhen.qa.checks import CHECKS, Finding, severity_rank
 from zhen.qa.run import Counts, check_documents, flag_sentences, known_checks
+from zhen.xmlsafe import tei_parser
 
 # -- the TEI edge ----------------------------------------------------------------------------
 
@@ -44,14 +45,13 @@ def annotate_tei(path: str | Path, corpus: Sequence[Document] = (),
     from zhen.filelock import locked, write_guarded
 
     path = Path(path)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
     found: dict = {}
 
     def annotated(_version=None) -> bytes | None:
         """The file as read now, with its findings (None: they are recorded already)."""
         try:
             data = path.read_bytes()
-            tree = etree.ElementTree(etree.fromstring(data, parser))
+            tree = etree.ElementTree(etree.fromstring(data, tei_parser()))
         except (OSError, etree.XMLSyntaxError) as exc:
             raise TeiError(f"{path}: not well-formed XML ({exc})") from None
         found["read"] = hashlib.sha256(data).hexdigest()

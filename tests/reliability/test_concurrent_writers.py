@@ -23,7 +23,7 @@ import urllib.request
 import pytest
 from lxml import etree
 from zhen.digests import normalise_sentence
-from zhen.memory import TranslationMemory
+from zhen.memory.sqlite import SqliteMemory
 from zhen.tei.read import read_tei
 from zhen.tei.validate import check_invariants
 
@@ -162,7 +162,7 @@ def test_saves_runs_and_an_import_at_once_lose_nothing(zhen, tmp_path, tei_valid
     outputs = sorted((project / "output").glob("*.tei.xml"))
     assert [p.name for p in outputs] == names and temp_files(project / "output") == []
     tei_validator(*outputs)
-    memory = TranslationMemory(zhen.memory)
+    memory = SqliteMemory(zhen.memory)
     try:
         for (name, sid), english in reviewer.accepted.items():
             s = next(s for s in read_tei(project / "output" / name).sentences()
