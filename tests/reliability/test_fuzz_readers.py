@@ -8,8 +8,9 @@ zip members too), the text in another encoding spliced in.  Whatever comes out, 
 ends in its blocks or terms, or in one ZhenError line naming the file: never another
 exception, never more than a few seconds, never a large amount of memory.
 
-Fast by default (HYPOTHESIS_PROFILE unset: a few dozen examples per reader); set
-HYPOTHESIS_PROFILE=zhen-ci (or zhen-dev) for many more.
+Fast by default (HYPOTHESIS_PROFILE unset: 20 examples per reader, besides the worst
+known case of each kind, which every profile tries); HYPOTHESIS_PROFILE=zhen-ci (400) or
+zhen-dev (2000) for many more, or the suite's own profile when it loads one.
 """
 
 from __future__ import annotations
@@ -31,15 +32,19 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SECONDS = 15.0  # one example, read (on a loaded machine)
 MEGABYTES = 600  # growth of the process's peak memory over a whole reader's pass
 
-settings.register_profile("zhen-fast", max_examples=30, deadline=None,
+settings.register_profile("zhen-fast", max_examples=20, deadline=None,
                           suppress_health_check=list(HealthCheck))
 settings.register_profile("zhen-ci", max_examples=400, deadline=None,
                           suppress_health_check=list(HealthCheck))
 settings.register_profile("zhen-dev", max_examples=2000, deadline=None,
                           suppress_health_check=list(HealthCheck))
-FUZZ = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "")
-                            if os.environ.get("HYPOTHESIS_PROFILE", "").startswith("zhen-")
-                            else "zhen-fast")
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "")
+if _PROFILE.startswith("zhen-"):
+    FUZZ = settings.get_profile(_PROFILE)
+elif _PROFILE:  # the suite's own profile (loaded by conftest) decides how many examples
+    FUZZ = settings(deadline=None, suppress_health_check=list(HealthCheck))
+else:
+    FUZZ = settings.get_profile("zhen-fast")
 
 ARTICLE = ("日美同盟的新变化\n\n近年来，日美同盟的合作范围明显扩大。日本政府多次表示，将在“印太”框架下"
            "承担更多责任。\n\n一、合作范围扩大\n\n双方在导弹防御、网络安全和太空领域的协调日益密切。\n")
