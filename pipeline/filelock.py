@@ -1,7 +1,7 @@
 """The one way a TEI is rewritten when people and runs may write it at the same time.
 
-Every writer of a TEI (a translation run, a review save, an XLIFF import, `zhen qa
---annotate`) goes through `write_guarded`:
+Every writer of a TEI (a translation run, a review save, an XLIFF or OmegaT import,
+`zhen qa --annotate`) goes through `write_guarded`:
 
 - a **per-file lock**: `flock` on a lock file beside the output (`.NAME.lock`, there
   only while a writer holds it; one left by a killed process is taken over), so two
@@ -22,8 +22,8 @@ version only when something that takes no lock (an editor) wrote the file meanwh
 `locked` is re-entrant within a thread (a review save holds it around `apply_edits`, which
 takes it again); other threads and processes wait for it, up to LOCK_TIMEOUT seconds.
 
-The API, for a new writer (an importer of another CAT format goes through
-`tei.edits.apply_edits`, which uses it): `version_of(path)` before reading;
+The API, for a new writer (an importer of a CAT tool's work goes through
+`tei.edits.apply_edits`, which uses it, as `zhen import omegat` does): `version_of(path)` before reading;
 `write_guarded(path, data, read, merge=None)` to write; `locked(path)` around a whole
 read-modify-write (or a removal: `prune`); `lock_path(path)` names the lock file.
 """

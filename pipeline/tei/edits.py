@@ -136,6 +136,7 @@ def apply_edits(
     origin: str = "",
     sources: Mapping[str, str] | None = None,
     corpus: Sequence[Document] = (),
+    translators: Mapping[str, str] | None = None,
     if_match: str | None = None,
 ) -> EditResult:
     """Replace the English of sentences (by sentence id, e.g. "p1.s2") in the TEI at
@@ -143,7 +144,8 @@ def apply_edits(
     atomically.  `sources` gives the Chinese each edit was made for: every one must still
     be the file's.  Raises TeiError, writing nothing, for an id the file does not have or
     a Chinese sentence that differs.  The QA checks run again on the file written
-    (`corpus`: the other documents, for the cross-document check).
+    (`corpus`: the other documents, for the cross-document check).  `translators` names
+    the person of each sentence id where they differ (`translator` for the others).
 
     The read, the checks and the write hold the file's lock (zhen.filelock), so no run,
     save or import writes it meanwhile.  `if_match`: the version (filelock.version_of) the
@@ -161,7 +163,7 @@ def apply_edits(
                                 "was written")
             try:
                 return _apply_edits(path, edits, memory, translator, origin, sources,
-                                    corpus, read)
+                                    corpus, translators, read)
             except StaleFile:
                 if if_match is not None or attempt == 2:
                     raise
@@ -169,7 +171,7 @@ def apply_edits(
 
 
 def _apply_edits(path: Path, edits, memory, translator, origin, sources, corpus,
-                 read: str | None) -> EditResult:
+                 translators, read: str | None) -> EditResult:
     """apply_edits on the file of version `read`, under its lock."""
     from zhen.filelock import write_guarded
 
@@ -197,9 +199,10 @@ def _apply_edits(path: Path, edits, memory, translator, origin, sources, corpus,
         if not english.strip():
             raise TeiError(f"{path}: the translation given for {sid} is empty; "
                            "leave a sentence out instead of emptying it")
-        mark_human(s, doc, english, translator)
+        who = (translators or {}).get(sid, translator)
+        mark_human(s, doc, english, who)
         result.changed += 1
-        stored.append(HumanTranslation(s.zh, english, translator, origin, glossary))
+        stored.append(HumanTranslation(s.zh, english, who, origin, glossary))
     edited, _ = existing.translations(glossary)
     if result.changed or existing.edited:
         from lxml import etree
@@ -221,13 +224,16 @@ APPROVED_STATES = frozenset({"translated", "final", "signed-off"})
 
 def xliff_edits(units, tei: Document) -> dict[str, str]:
     """The targets of XLIFF units that are a person's work: changed from the TEI's English,
-    or confirmed (state translated, final or signed-off) where the TEI has a machine one."""
+    or confirmed (state translated, final or signed-off) where the TEI has a machine one;
+    a target that is still a copy of the source (Rainbow convention) is none."""
     english = {s.id: s for s in tei.sentences()}
     edits = {}
     for unit in units:
         s = english.get(unit.id)
         if unit.target is None or not unit.target.strip():
             continue
+        if normalise_sentence(unit.target) == normalise_sentence(unit.source):
+            continue  # a copy of the source (the Rainbow convention): not translated yet
         changed = s is None or normalise_sentence(unit.target) != normalise_sentence(s.en or "")
         confirmed = unit.state in APPROVED_STATES and s is not None and not s.human
         if changed or confirmed:
