@@ -173,6 +173,7 @@ with locked(Path(sys.argv[1])):
 """
 
 
+@pytest.mark.slow  # real processes
 def test_the_lock_is_per_file_and_goes_with_a_killed_process(tmp_path):
     a, b = tmp_path / "a.tei.xml", tmp_path / "b.tei.xml"
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(a)], stdout=subprocess.PIPE,
@@ -211,6 +212,7 @@ for _ in range(40):
 """
 
 
+@pytest.mark.slow  # real processes
 def test_writers_in_four_processes_take_turns_and_lose_no_update(tmp_path):
     """Read-increment-write in four processes at once: every increment is kept, and no
     lock file is left beside the file."""
