@@ -96,15 +96,20 @@ def gguf_model(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def llama_server(gguf_model):
-    """The base URL of llama-cpp-python's server with the tiny GGUF, for the session."""
+def require_llama() -> None:
+    """Skip, saying why, where llama-cpp-python's server cannot be imported."""
     try:
         import llama_cpp  # noqa: F401
         import llama_cpp.server  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"llama-cpp-python[server] is not importable ({exc}): `make setup` "
                     "builds it")
+
+
+@pytest.fixture(scope="session")
+def llama_server(gguf_model):
+    """The base URL of llama-cpp-python's server with the tiny GGUF, for the session."""
+    require_llama()
     proc, url = start_llama(gguf_model)
     yield url
     stop(proc)
@@ -253,6 +258,7 @@ def test_registered_name_and_model_list(env, llama_server):
 def test_a_server_killed_mid_run_then_the_rerun_completes_the_rest(env, gguf_model, tmp_path):
     """Kill the server while zhen translates: one line, finished sentences kept; after a
     restart the rerun sends requests for the rest only."""
+    require_llama()
     N = 80
     port = free_port()
     proc, url = start_llama(gguf_model, port)
