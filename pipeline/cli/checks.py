@@ -35,7 +35,7 @@ def validate(files, no_schema):
 # (tests/test_qa.py checks that the two agree).
 QA_CHECK_IDS = ["empty", "untranslated", "numbers", "term-missed", "repetition", "truncated",
                 "term-inconsistent", "length-ratio", "brackets", "question",
-                "corpus-inconsistent"]
+                "corpus-inconsistent", "low-score"]
 
 
 @click.command()

@@ -5,8 +5,9 @@ Two kinds of entry:
   package id and version, the decoding options, the normalised source sentence and the
   glossary entries that match in it (not the whole glossary: an entry added, edited or
   removed invalidates only the sentences where it matches, or where its matching changes
-  another match).  Each stores the English text and, per term occurrence in
-  source order, where its rendering is and how it got there.
+  another match).  Each stores the English text, the model's score for it (None in
+  rows written before schema 2) and, per term occurrence in source order, where its
+  rendering is and how it got there.
 - human translations (`human`), keyed by the normalised source sentence alone: a person's
   translation does not depend on the model.  Each records who, where it came from and the
   glossary it was checked against; a later one replaces an earlier one, and
@@ -43,7 +44,7 @@ from zhen.paths import cache_dir
 
 # The version of the tables below that this zhen writes.  A change to them adds a migration
 # (MIGRATIONS[n] takes a memory from version n to n + 1, in each backend) and raises this.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SQLITE_MIGRATIONS: dict[int, list[str]] = {
     # 0: an empty file, or one made before the schema had a version (the same tables).
@@ -74,6 +75,8 @@ SQLITE_MIGRATIONS: dict[int, list[str]] = {
             created REAL NOT NULL
         )""",
     ],
+    # 1 → 2: the model's score of each machine translation (zhen.scores); NULL in older rows
+    1: ["ALTER TABLE tm ADD COLUMN score REAL"],
 }
 
 SERVER_SCHEMES = ("postgresql://", "postgres://")
@@ -221,7 +224,7 @@ class CopyCounts:
 
 
 HUMAN_COLUMNS = "source, target, translator, origin, glossary_sha256, created"
-TM_COLUMNS = "key, source, target, terms, package, created"
+TM_COLUMNS = "key, source, target, terms, package, created, score"
 CHUNK = 500  # keys per IN (…) list, rows per write when copying
 
 
@@ -317,11 +320,11 @@ class MemoryBase:
 
     def lookup(self, keyed: list[tuple[str, Sentence]]) -> list[tuple[str, Sentence]]:
         """Fill the sentences whose key is in the memory (origin MEMORY); return the others."""
-        found: dict[str, tuple[str, str]] = {}
+        found: dict[str, tuple[str, str, float | None]] = {}
         for chunk in _chunks([k for k, _ in keyed]):
-            rows = self._execute(
-                f"SELECT key, target, terms FROM tm WHERE key IN ({_marks(len(chunk))})", chunk)
-            found.update({k: (t, terms) for k, t, terms in rows})
+            rows = self._execute(f"SELECT key, target, terms, score FROM tm "
+                                 f"WHERE key IN ({_marks(len(chunk))})", chunk)
+            found.update({k: (t, terms, score) for k, t, terms, score in rows})
         missing = []
         for key, s in keyed:
             hit = found.get(key)
@@ -342,6 +345,7 @@ class MemoryBase:
                             for o in s.terms]),
                 package_id,
                 now,
+                s.score,
             )
             for key, s in keyed
         }.values())  # in key order: concurrent writers lock rows in the same order
@@ -349,9 +353,10 @@ class MemoryBase:
             return
         with self._write():
             self._executemany(
-                f"INSERT INTO tm ({TM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) "
+                f"INSERT INTO tm ({TM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) "
                 "DO UPDATE SET source = excluded.source, target = excluded.target, "
-                "terms = excluded.terms, package = excluded.package, created = excluded.created",
+                "terms = excluded.terms, package = excluded.package, created = excluded.created, "
+                "score = excluded.score",
                 rows)
 
     def stats(self) -> MemoryStats:
@@ -380,14 +385,14 @@ class MemoryBase:
         wanted = normalise_sentence(target)
         return any(normalise_sentence(t) == wanted for (t,) in rows)
 
-    def machine_entries(self) -> Iterator[tuple[str, str, str, float]]:
-        """(source, target, package, created) of every machine translation."""
-        yield from self._iterate("SELECT source, target, package, created FROM tm "
+    def machine_entries(self) -> Iterator[tuple[str, str, str, float, float | None]]:
+        """(source, target, package, created, score) of every machine translation."""
+        yield from self._iterate("SELECT source, target, package, created, score FROM tm "
                                  "ORDER BY source, created")
 
     def machine_rows(self) -> Iterator[tuple]:
         """Every machine translation as stored (key, source, target, terms, package,
-        created), for copying."""
+        created, score), for copying."""
         yield from self._iterate(f"SELECT {TM_COLUMNS} FROM tm")
 
     def add_machine_rows(self, rows: Iterable[tuple]) -> int:
@@ -397,8 +402,9 @@ class MemoryBase:
         if not rows:
             return 0
         with self._write():
-            return self._executemany(f"INSERT INTO tm ({TM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
-                                     "ON CONFLICT (key) DO NOTHING", rows)
+            return self._executemany(f"INSERT INTO tm ({TM_COLUMNS}) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                                     rows)
 
     # -- human translations --------------------------------------------------------------
 
@@ -601,7 +607,7 @@ class TranslationMemory(MemoryBase):
         self._db.execute("VACUUM")
 
 
-def _apply(sentence: Sentence, target: str, terms_json: str) -> bool:
+def _apply(sentence: Sentence, target: str, terms_json: str, score: float | None) -> bool:
     """Fill a sentence from a memory entry; False if the entry does not fit its terms."""
     try:
         stored = json.loads(terms_json)
@@ -614,4 +620,5 @@ def _apply(sentence: Sentence, target: str, terms_json: str) -> bool:
         occ.en_start, occ.en_end = start, end
         occ.status = TermStatus(status) if status else None
     sentence.origin = Origin.MEMORY
+    sentence.score = score
     return True

@@ -14,6 +14,7 @@ from zhen.tei.names import (
     BOM_NOTE,
     MODEL_LABELS,
     PROVENANCE_RECORD,
+    SCORE_DESCRIPTION,
     STATUS_DESCRIPTIONS,
     SUBTITLE,
     SYNTHETIC_DESC,
@@ -133,6 +134,7 @@ def build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
     if prov.package_synthetic:
         desc.append(SYNTHETIC_DESC)
     _sub(app, "desc", "; ".join(desc))
+    _sub(ed, "p", SCORE_DESCRIPTION)
 
     cd = _sub(ed, "classDecl")
     tax = _sub(cd, "taxonomy", xml_id="zhen.term-status")

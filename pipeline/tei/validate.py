@@ -25,6 +25,7 @@ from typing import Literal
 
 from lxml import etree
 from zhen.errors import SchemaError
+from zhen.scores import parse_score
 from zhen.tei.names import DIGEST_PREFIX, TEI_NS, XML_ID
 from zhen.tei.read import is_edited_text
 from zhen.tei.schema import ensure_tei_schema, find_java, find_jing_jar
@@ -335,6 +336,11 @@ def check_invariants(path: Path, tree: etree._ElementTree) -> list[Problem]:
             add(el, f"{_name(el)} is in {len(links)} link elements, not 1")
         elif zid in partner_of and partner_of[zid] not in _pointers(links[0], "target"):
             add(links[0], f'link for "{zid}" does not point to its English s "{partner_of[zid]}"')
+
+    for el in en_s:  # teidata.probability: tei_all.rng checks only that it is a double
+        cert = el.get("cert")
+        if cert is not None and parse_score(cert) is None:
+            add(el, f'{_name(el)}: @cert "{cert}" is not a probability (a number from 0 to 1)')
 
     # A person's edit of an English s (its text no longer what zhen wrote) leaves its term
     # markup stale: read-back searches the edited text again, so it is not held against it.
