@@ -286,6 +286,23 @@ def test_tmx_carries_the_score_as_a_prop_that_translate_toolkit_reads(translated
     assert "x-score" not in {p.get("type") for p in units[human.id].xmlelement.iter("prop")}
 
 
+def test_the_memorys_tmx_export_carries_the_scores(translated, tmp_path):
+    from translate.storage.tmx import tmxfile
+    from zhen.memory import open_memory
+    from zhen.memory.transfer import export_translations
+
+    out, memory, *_ = translated
+    with open_memory(memory) as mem:
+        stored = {(source, target): score for source, target, _, _, score in
+                  mem.machine_entries()}
+        assert export_translations(mem, tmp_path / "m.tmx") == len(stored)
+    with open(tmp_path / "m.tmx", "rb") as fh:
+        units = tmxfile(fh).units
+    got = {(u.source, u.target): {p.get("type"): p.text for p in u.xmlelement.iter("prop")}
+           .get("x-score") for u in units}
+    assert got == {pair: format_score(score) for pair, score in stored.items()}
+
+
 def test_vrt_s_regions_carry_the_score(translated, tmp_path):
     from test_export import read_vrt
     from zhen.exports import export_vrt
