@@ -16,9 +16,11 @@ of the QA check `low-score` (`low_score_threshold`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 # The QA check low-score flags a machine translation whose score is below this; set
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 LOW_SCORE = 0.3
 LOW_SCORE_ENV = "ZHEN_LOW_SCORE"
 DIGITS = 4  # decimals written: "0.8312" (fixed, so that text order is numeric order)
+_THRESHOLD: ContextVar[float | None] = ContextVar("zhen_low_score", default=None)
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,23 @@ def parse_score(text: str | None) -> float | None:
     return value if math.isfinite(value) and 0.0 <= value <= 1.0 else None
 
 
+@contextlib.contextmanager
+def low_score(threshold: float | None) -> Iterator[None]:
+    """The threshold of the QA check low-score within the block (`zhen qa --low-score`);
+    None leaves it to ZHEN_LOW_SCORE and the default."""
+    token = _THRESHOLD.set(threshold)
+    try:
+        yield
+    finally:
+        _THRESHOLD.reset(token)
+
+
 def low_score_threshold() -> float:
-    """The threshold of the QA check low-score: ZHEN_LOW_SCORE, else LOW_SCORE."""
+    """The threshold of the QA check low-score: `low_score`'s, else ZHEN_LOW_SCORE, else
+    LOW_SCORE."""
+    given = _THRESHOLD.get()
+    if given is not None:
+        return given
     raw = os.environ.get(LOW_SCORE_ENV, "").strip()
     if not raw:
         return LOW_SCORE

@@ -346,17 +346,22 @@ def test_qa_flags_low_scores_at_the_threshold_set(translated, monkeypatch, zhen_
     paths = [str(p) for p in sorted(out.glob("*.tei.xml"))]
     scores = [float(c) for p in sorted(out.glob("*.tei.xml")) for c in certs(p).values()]
     runner = CliRunner()
-    res = runner.invoke(cli, ["qa", *paths, "--format", "json", "--fail-on", "never"])
-    low = [f for f in json.loads(res.stdout)["findings"]
-           if f["check"] == "low-score"]
+
+    def low_findings(*extra: str) -> list[dict]:
+        res = runner.invoke(cli, ["qa", *paths, "--format", "json", "--fail-on", "never",
+                                  *extra])
+        assert res.exit_code == 0, res.output
+        return [f for f in json.loads(res.stdout)["findings"] if f["check"] == "low-score"]
+
+    low = low_findings()
     assert len(low) == len(scores)  # random weights: the model is unsure of everything
     assert all(f["severity"] == "warning" and "below 0.3" in f["detail"] for f in low)
     middle = sorted(scores)[len(scores) // 2]
+    assert len(low_findings("--low-score", str(middle))) == sum(s < middle for s in scores) > 0
     monkeypatch.setenv("ZHEN_LOW_SCORE", str(middle))
-    res = runner.invoke(cli, ["qa", *paths, "--format", "json", "--fail-on", "never"])
-    low = [f for f in json.loads(res.stdout)["findings"]
-           if f["check"] == "low-score"]
-    assert len(low) == sum(s < middle for s in scores) > 0
+    assert len(low_findings()) == sum(s < middle for s in scores)
+    assert low_findings("--low-score", "0") == []  # the option wins over the variable
+    assert low_findings("--disable", "low-score") == []
     # a threshold that is no number: one line, exit non-zero (the CLI's own process)
     res = run_zhen(["qa", *paths], {**zhen_env, "ZHEN_LOW_SCORE": "high"})
     assert res.returncode == 1 and res.stderr.startswith(
