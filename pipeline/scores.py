@@ -23,9 +23,9 @@ from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-# The QA check low-score flags a machine translation whose score is below this; set
-# ZHEN_LOW_SCORE to another number from 0 to 1 (a starting point: tune it on your model
-# and texts, `zhen qa --format json` lists the findings with the scores).
+# The QA check low-score flags a machine translation whose score is below this, unless
+# `zhen qa --low-score` or ZHEN_LOW_SCORE says otherwise.  A starting point: look at your
+# model's scores on your texts (the review workbench orders sentences by score).
 LOW_SCORE = 0.3
 LOW_SCORE_ENV = "ZHEN_LOW_SCORE"
 DIGITS = 4  # decimals written: "0.8312" (fixed, so that text order is numeric order)
