@@ -126,30 +126,53 @@ def test_the_score_on_s_is_exp_mean_logprob_recomputed_with_ctranslate2(translat
     assert checked >= 5
 
 
-def test_long_and_forced_sentences_combine_their_parts_token_weighted(ct2):
+def test_long_and_forced_sentences_combine_their_parts_token_weighted(ct2, monkeypatch):
     from zhen.document import Sentence, Term, TermMatch, TermStatus
     from zhen.engines.translator import MAX_SOURCE_PIECES, Translator, split_long
 
     translator, engine = ct2
+    calls = []  # what the real decoder was asked and gave (recorded, not replaced)
+    decode = engine.decode
+
+    def recording(sources, prefixes=None, num_hypotheses=1, attention=False,
+                  allowances=None, on_batch=None):
+        out = decode(sources, prefixes, num_hypotheses, attention, allowances, on_batch)
+        calls.append((sources, prefixes, allowances, out))
+        return out
+
+    monkeypatch.setattr(engine, "decode", recording)
     long = Sentence("p1.s1", LONG)
     term = Term("resilience", "韧性", "resilience and also flexibility")
     zh = "城市规划必须把韧性放在首位。"
     forced = Sentence("p1.s2", zh, terms=[TermMatch("resilience", zh.index("韧性"),
                                                     zh.index("韧性") + 2)])
     Translator(engine).translate([long, forced], {"resilience": term})
+
+    # the long sentence: its clauses' tokens together
     parts = split_long(LONG, engine.pieces, MAX_SOURCE_PIECES)
-    assert len(parts) > 1
-    whole = LogProb()
-    for part in parts:
-        (hyp,), = engine.decode([engine.pieces(part)])
-        whole = whole + hyp.logprob
-        assert hyp.logprob.tokens > 0
-    assert long.score == pytest.approx(whole.score)
-    scores = [hyp.score for (hyp,) in engine.decode([engine.pieces(p) for p in parts])]
-    assert min(scores) <= long.score <= max(scores)
-    # the rendering was forced as a prefix: a score all the same, of the model's tokens
+    (clauses,) = [out for sources, _, _, out in calls if len(sources) == len(parts)]
+    assert len(parts) > 1 and all(hyps[0].logprob.tokens > 0 for hyps in clauses)
+    total = LogProb()
+    for hyps in clauses:
+        total = total + hyps[0].logprob
+    assert long.score == pytest.approx(total.score)
+    assert min(h[0].score for h in clauses) <= long.score <= max(h[0].score for h in clauses)
+
+    # the forced one: the n-best list had no rendering, so it was forced as a prefix; its
+    # score counts the kept tokens of the first hypothesis at that hypothesis's mean, then
+    # the model's continuation as decoded, and not the rendering's pieces
     assert forced.terms[0].status is TermStatus.ENFORCED
-    assert forced.score is not None and 0 < forced.score <= 1
+    (first,) = [out[0] for sources, prefixes, _, out in calls
+                if prefixes is None and len(sources) == 1]
+    rounds = [(prefixes, allowances, out) for _, prefixes, allowances, out in calls if prefixes]
+    assert len(rounds) == 1  # one term occurrence: one round of prefix forcing
+    (prefix,), (allowance,), ((continued, *_),) = rounds[0]
+    kept = len(prefix) - allowance
+    assert 0 < allowance and continued.tokens[: len(prefix)] == prefix
+    want = first[0].logprob.part(kept) + continued.logprob
+    assert forced.score == pytest.approx(want.score)
+    assert want.tokens == kept + continued.logprob.tokens < len(continued.tokens) + 1
+    assert forced.score != pytest.approx(first[0].score)
 
 
 def test_logprob_parts_add_up_token_weighted():
