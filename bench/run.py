@@ -184,7 +184,7 @@ def ensure_model() -> Path:
 def package_dir(model: Path) -> Path:
     """The unpacked package zhen uses for `model` (unpacked on first use)."""
     os.environ["ZHEN_CACHE_DIR"] = str(ZHEN_CACHE)
-    from zhen.engines import resolve_model
+    from zhen.engines.registry import resolve_model
 
     return resolve_model(str(model)).path
 

@@ -92,7 +92,7 @@ def corpus_scores(hypotheses: list[str], references: list[str]) -> dict:
 
 def _translate_in_child(args: dict) -> dict:
     """Run in a fresh process: translate the sentences with one model; report figures."""
-    from zhen.batch import BatchTranslator
+    from zhen.batch.runner import BatchTranslator
     from zhen.document import Sentence
     from zhen.terminology.matcher import match_terms
     from zhen.terminology.renderings import allocate_renderings
@@ -100,7 +100,7 @@ def _translate_in_child(args: dict) -> dict:
     batch = BatchTranslator(Path(args["glossary"]), args["model"], args["options"])
     sentences = [Sentence(id=f"s{n}", zh=zh, terms=match_terms(batch.matcher, zh))
                  for n, zh in enumerate(args["sources"], start=1)]
-    _ = batch.translator  # load the model before the clock starts
+    batch.decoder.start()  # load the model before the clock starts
     start = time.perf_counter()
     batch.translate_sentences(sentences)
     seconds = time.perf_counter() - start

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from zhen.env import value
 
 
 def cache_dir() -> Path:
     """ZHEN_CACHE_DIR, else the platform's user cache folder for zhen (not created here)."""
-    env = os.environ.get("ZHEN_CACHE_DIR")
+    env = value("ZHEN_CACHE_DIR")
     if env:
         return Path(env)
     from platformdirs import user_cache_dir

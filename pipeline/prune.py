@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zhen.errors import InputError, OutputError, TeiError, ZhenError
+from zhen.memory.base import Memory
 from zhen.readers.text import display_name
 from zhen.tei.read import read_tei_header
 
@@ -48,9 +49,9 @@ def sort_outputs(out_dir: Path, sources: Path) -> Outputs:
     return result
 
 
-def remove_outputs(paths: list[Path], memory) -> int:
-    """Remove the TEI files `paths` after saving their human translations in `memory` (a
-    TranslationMemory); if saving fails, raise OutputError and remove nothing.  Returns how
+def remove_outputs(paths: list[Path], memory: Memory) -> int:
+    """Remove the TEI files `paths` after saving their human translations in `memory`
+    (either backend); if saving fails, raise OutputError and remove nothing.  Returns how
     many human translations were saved (added, updated or already there)."""
     from zhen.memory.transfer import import_translations
 

@@ -1,8 +1,10 @@
-"""Parse XML files that came from elsewhere (CAT tools, term bases, memories) safely.
+"""Parse XML safely: files from elsewhere, and zhen's own TEI.
 
-No entity expansion, no DTD loading, no network access, no huge trees; a DOCTYPE that
-declares entities (billion laughs, external-file and parameter entities) is refused outright,
-and so is a file over a size limit.
+Files from elsewhere (CAT tools, term bases, memories): no entity expansion, no DTD
+loading, no network access, no huge trees; a DOCTYPE that declares entities (billion
+laughs, external-file and parameter entities) is refused outright, and so is a file over
+a size limit.  zhen's own TEI (possibly edited by a person) is parsed by `tei_parser`: no
+entities or network either, but no cap on a text node's size (a document may be large).
 """
 
 from __future__ import annotations
@@ -15,6 +17,16 @@ from zhen.errors import ZhenError
 
 if TYPE_CHECKING:  # lxml is imported when a file is parsed, not when zhen starts
     from lxml import etree
+
+TEI_PARSE_OPTIONS = {"resolve_entities": False, "no_network": True, "huge_tree": True}
+
+
+def tei_parser(**extra) -> etree.XMLParser:
+    """The parser for zhen's own TEI files (`extra`: more lxml parser options)."""
+    from lxml import etree
+
+    return etree.XMLParser(**TEI_PARSE_OPTIONS, **extra)
+
 
 _DTD_SUBSET = re.compile(rb"<!DOCTYPE[^\[>]*\[(.*?)\]\s*>", re.S)
 

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 from reliability.conftest import GLOSSARY, Zhen, summary, wait_for, write_corpus
-from zhen import batch as batch_module
-from zhen.batch import BatchTranslator, LocalDecoder
+from zhen.batch import runner as batch_module
+from zhen.batch.runner import BatchTranslator
+from zhen.engines.decoder import LocalDecoder
 from zhen.settings import DecodingOptions
 
 # Chunks of 16 sentences (4 batches of 64 tokens at one thread), so that 50 documents make
@@ -174,7 +175,8 @@ class HeldDecoder(LocalDecoder):
     capacity = 3
 
     def __init__(self, batch):
-        super().__init__(batch)
+        super().__init__(batch.model, batch.options)
+        self.batch = batch
         self.held: list = []
         self.joined = 0
 
@@ -184,7 +186,7 @@ class HeldDecoder(LocalDecoder):
 
     def decode(self, chunk, terms, finished) -> None:
         self.held.append((chunk, terms, finished))
-        self.joined = max(self.joined, sum(map(len, self.batch._joined.values())))
+        self.joined = max(self.joined, sum(map(len, self.batch.resolver.joined.values())))
 
     def deliver(self, until=lambda: False) -> None:
         while self.held and not until():
@@ -197,7 +199,7 @@ def test_windows_in_flight_give_the_same_outputs(tmp_path, package_dir, monkeypa
     """With windows decoded out of order while later ones are read, and sentences of a
     later window waiting for a twin still being decoded, every output, the memory note
     included, is the single-process one."""
-    from zhen.memory import TranslationMemory
+    from zhen.memory.sqlite import SqliteMemory
 
     monkeypatch.setattr(batch_module, "WINDOW_SENTENCES", 30)
     first = write_corpus(tmp_path / "in", 40, seed=3)
@@ -207,15 +209,15 @@ def test_windows_in_flight_give_the_same_outputs(tmp_path, package_dir, monkeypa
     options = DecodingOptions(beam_size=1, num_hypotheses=1, threads=1, batch_size=64)
     results = {}
     for name in ("here", "held"):
-        memory = TranslationMemory(tmp_path / f"{name}.sqlite3")
+        memory = SqliteMemory(tmp_path / f"{name}.sqlite3")
         batch = BatchTranslator(GLOSSARY, str(package_dir), options, memory)
         if name == "held":
-            batch.decoder = HeldDecoder(batch)
+            batch.resolver.decoder = HeldDecoder(batch)
         report = batch.run(inputs, tmp_path / name)
         memory.close()
         results[name] = (outputs(tmp_path / name), report.sentences_translated,
                          report.decoder_calls, sum(f.from_memory for f in report.files))
-        assert not batch._in_flight and not batch._joined and not batch._sent
+        assert not batch.resolver.in_flight and not batch.resolver.joined
     assert batch.decoder.joined > 0, "no sentence waited for a twin in flight"
     assert len(results["here"][0]) == 60
     assert results["held"] == results["here"]
@@ -239,8 +241,8 @@ def test_a_worker_without_the_model_says_so_in_one_line(package_dir, tmp_path):
     import asyncio
     from dataclasses import replace
 
-    from zhen.engines import load_model
     from zhen.engines.cluster import ModelPlugin
+    from zhen.engines.registry import load_model
 
     info = load_model(package_dir)
     gone = replace(info, model_dir=tmp_path / "elsewhere" / "model")
@@ -285,9 +287,9 @@ def test_local_workers_listen_on_localhost_only_without_the_malloc_trap(package_
     127.0.0.1, and its workers run without Dask's MALLOC_TRIM_THRESHOLD_."""
     pytest.importorskip("distributed", reason="Dask is not installed")
     import psutil
-    from zhen.engines import load_model
     from zhen.engines.cluster import ClusterDecoder
     from zhen.engines.engine import resolve_device
+    from zhen.engines.registry import load_model
 
     options = resolve_device(DecodingOptions(threads=1))
     decoder = ClusterDecoder("local:2", load_model(package_dir), options, "cpu")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_zhen
 from lxml import etree
-from zhen.memory import TranslationMemory
+from zhen.memory.sqlite import SqliteMemory
 from zhen.tei.names import TEI_NS, XML_ID
 from zhen.tei.read import read_tei
 
@@ -134,7 +134,7 @@ def test_an_edit_whose_source_sentence_changed_is_kept_in_the_memory(work):
     res = translate(work, "in/coast.txt")
     assert "0 human edit(s) carried over, 1 no longer match a source sentence: kept in the " \
         "memory" in res.stderr
-    memory = TranslationMemory(Path(env["ZHEN_MEMORY"]))
+    memory = SqliteMemory(Path(env["ZHEN_MEMORY"]))
     try:
         kept = memory.lookup_human(["一些城市开始试点海绵城市建设，让雨水就地消纳。"])
     finally:
@@ -181,7 +181,7 @@ def test_xliff_round_trip_through_translate_toolkit(work, tei_validator):
     assert human["p4.s1"].en == "Some cities began piloting sponge cities."
     assert doc.provenance.translators == ("Wang Fang",)
     # and the memory has them for the next document
-    memory = TranslationMemory(Path(env["ZHEN_MEMORY"]))
+    memory = SqliteMemory(Path(env["ZHEN_MEMORY"]))
     try:
         assert len(memory.human_entries()) == 2
     finally:
@@ -312,7 +312,7 @@ def test_a_later_edit_replaces_the_earlier_and_history_keeps_both(work):
     translate(work, "in/coast.txt")
     edit_english(out, {"en.p1.s1": "Second version."})
     translate(work, "in/coast.txt")
-    memory = TranslationMemory(Path(env["ZHEN_MEMORY"]))
+    memory = SqliteMemory(Path(env["ZHEN_MEMORY"]))
     try:
         source = "台风季节来临之前，沿海城市普遍加强了堤坝巡查。"
         assert [h.target for h in memory.lookup_human([source]).values()] == ["Second version."]
@@ -355,7 +355,7 @@ def test_bad_xliff_and_tmx_change_nothing(work, case):
         assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
         assert str(path) in lines[0]
     assert out.read_bytes() == before
-    memory = TranslationMemory(Path(env["ZHEN_MEMORY"]))
+    memory = SqliteMemory(Path(env["ZHEN_MEMORY"]))
     try:
         assert memory.human_entries() == []
     finally:

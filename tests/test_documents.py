@@ -12,7 +12,9 @@ from conftest import REPO, run_zhen
 from lxml import etree
 from test_make import make, summary
 from test_readers import ARTICLE, BAD_INPUTS, DATA, TITLE, URL, make_docx
-from zhen.exports import build_corpus, export_tmx, export_vrt
+from zhen.exports.corpus import build_corpus
+from zhen.exports.parallel import export_tmx
+from zhen.exports.vrt import export_vrt
 from zhen.tei.names import TEI_NS
 from zhen.tei.read import read_tei
 from zhen.ui.view import render_html

@@ -180,7 +180,7 @@ def test_memory_second_run_makes_no_decoder_call_and_edit_retranslates_one(tmp_p
 def test_runtime_imports_no_stanza_spacy_or_torch(tmp_path, tiny_model, zhen_env):
     code = (
         "import sys\n"
-        "from zhen.batch import translate_files\n"
+        "from zhen.batch.runner import translate_files\n"
         f"translate_files([{str(ARTICLE)!r}], {str(tmp_path)!r}, {str(GLOSSARY)!r},"
         f" model={str(tiny_model)!r}, show_progress=False)\n"
         "print(sorted(m for m in ('torch', 'stanza', 'spacy', 'minisbd') if m in sys.modules))\n"

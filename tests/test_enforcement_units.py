@@ -102,7 +102,7 @@ def test_decoded_english_never_holds_xml_forbidden_characters(tiny_model, tmp_pa
 
 def test_length_cap_holds_for_the_whole_output_forced_prefix_included(tiny_model, tmp_path,
                                                                       monkeypatch):
-    from zhen.engines import load_engine, resolve_model
+    from zhen.engines.registry import load_engine, resolve_model
     from zhen.settings import DecodingOptions
 
     monkeypatch.setenv("ZHEN_CACHE_DIR", str(tmp_path / "cache"))

@@ -178,8 +178,8 @@ def test_a_folder_that_is_no_usable_model_is_one_line(kind, message, models, zhe
 
 
 def test_unknown_pieces_are_written_as_text_never_as_unknown_marks(models):
-    from zhen.engines import load_model
     from zhen.engines.engine import SentencePieceTokenizer
+    from zhen.engines.registry import load_model
 
     info = load_model(models["opus-mt"])
     tok = SentencePieceTokenizer(str(info.conventions.target_spm))
@@ -190,8 +190,12 @@ def test_unknown_pieces_are_written_as_text_never_as_unknown_marks(models):
 
 def test_shared_code_has_no_kind_or_device_branch():
     """Glossary enforcement, the memory and the batch runner see the engine interface only."""
-    for name in ("translate.py", "memory.py", "batch.py"):
-        code = (REPO / "pipeline" / name).read_text(encoding="utf-8")
+    package = REPO / "pipeline"
+    shared = [package / "engines" / "translator.py", package / "engines" / "decoder.py"]
+    for name in ("memory", "batch", "tei"):
+        shared += sorted((package / name).glob("*.py"))
+    for name in shared:
+        code = name.read_text(encoding="utf-8")
         code = re.sub(r'""".*?"""|#[^\n]*', "", code, flags=re.S)  # docstrings, comments
         for word in ("argos", "opus", "nllb", "cuda", '"cpu"', "sentencepiece"):
             assert word not in code.lower(), (name, word)
@@ -206,7 +210,8 @@ def test_zhen_decodes_an_argos_package_as_argos_does(models, tmp_path, monkeypat
     underscore where Argos's decode turns every "_" into a space."""
     import ctranslate2
     from argostranslate.package import Package
-    from zhen.batch import BatchTranslator, make_paragraph
+    from zhen.batch.paragraphs import make_paragraph
+    from zhen.batch.runner import BatchTranslator
     from zhen.settings import DecodingOptions
 
     monkeypatch.setenv("ZHEN_CACHE_DIR", str(tmp_path / "cache"))

@@ -88,7 +88,8 @@ def test_a_new_glossary_entry_retranslates_only_the_sentences_it_matches(work):
 def test_progress_counts_each_sentence_once_and_ends_with_the_work(tmp_path, tiny_model):
     """Progress moves as sentences are finished, glossary enforcement rounds included: the
     counts add up to the sentences, and the last one comes after the last decoder call."""
-    from zhen.batch import BatchTranslator, make_paragraph
+    from zhen.batch.paragraphs import make_paragraph
+    from zhen.batch.runner import BatchTranslator
     from zhen.settings import DecodingOptions
 
     batch = BatchTranslator(REPO / "glossary" / "terms.tsv", str(tiny_model),
@@ -100,9 +101,9 @@ def test_progress_counts_each_sentence_once_and_ends_with_the_work(tmp_path, tin
                                                      for o in s.terms]) for s in sentences[:3]]
     calls = []
     batch.translate_sentences(sentences, lambda n: calls.append(
-        (n, batch._translator.decoder_calls if batch._translator else 0)))
+        (n, batch.decoder.decoder_calls)))
     assert sum(n for n, _ in calls) == len(sentences)
-    assert calls[-1][1] == batch.translator.decoder_calls
+    assert calls[-1][1] == batch.decoder.decoder_calls
     assert any(s.terms for s in sentences)  # enforcement took part
     assert all(s.en is not None for s in sentences)
 

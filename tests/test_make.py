@@ -102,7 +102,7 @@ def test_make_k_goes_on_past_a_bad_input(project, tiny_model, zhen_env):
 
 
 def test_make_clean_keeps_human_translations_in_the_memory(project, tiny_model, zhen_env):
-    from zhen.memory import TranslationMemory
+    from zhen.memory.sqlite import SqliteMemory
 
     assert make(project, tiny_model, zhen_env).returncode == 0
     out = project / "output" / "unseen-article.tei.xml"
@@ -114,7 +114,7 @@ def test_make_clean_keeps_human_translations_in_the_memory(project, tiny_model, 
     cleaned = make(project, tiny_model, zhen_env, "clean")
     assert cleaned.returncode == 0, cleaned.stderr
     assert not list((project / "output").glob("*.tei.xml"))
-    memory = TranslationMemory(Path(zhen_env["ZHEN_MEMORY"]))
+    memory = SqliteMemory(Path(zhen_env["ZHEN_MEMORY"]))
     try:
         assert [h.target for h in memory.human_entries()] == ["A person's English."]
     finally:

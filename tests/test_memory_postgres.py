@@ -28,18 +28,14 @@ from urllib.parse import quote
 import psycopg
 import pytest
 from conftest import REPO, run_zhen
-from zhen import memory as memory_module
 from zhen.document import Origin, Sentence, TermMatch, TermStatus
 from zhen.errors import MemorySchemaError, MemoryServerError
-from zhen.memory import (
-    SCHEMA_VERSION,
-    HumanTranslation,
-    TranslationMemory,
-    copy_memory,
-    is_server_url,
-    mask_password,
-    open_memory,
-)
+from zhen.memory import base as memory_base
+from zhen.memory import open_memory
+from zhen.memory import sqlite as memory_sqlite
+from zhen.memory.base import SCHEMA_VERSION, HumanTranslation, copy_memory
+from zhen.memory.location import is_server_url, mask_password
+from zhen.memory.sqlite import SqliteMemory
 from zhen.tei.read import read_tei
 
 # -- the server ------------------------------------------------------------------------------
@@ -81,6 +77,7 @@ class PostgresServer:
         # Characters that a URL must escape: masking has to find the password either way.
         self.password = f"s3cret-{secrets.token_hex(6)}@/:#"
         self.port = 0
+        self._options = ""
         self._databases = 0
 
     def _run(self, *cmd: str | Path) -> subprocess.CompletedProcess:
@@ -112,12 +109,23 @@ class PostgresServer:
             done = self._run(self.bindir / "pg_ctl", "-D", self.dir / "data", "-l",
                              self.dir / "log", "-w", "-t", "60", "-o", options, "start")
             if done.returncode == 0:
+                self._options = options
                 break
         else:
             log = (self.dir / "log").read_text(errors="replace")[-2000:]
             pytest.fail(f"pg_ctl start failed: {done.stderr.strip()}\n{log}", pytrace=False)
         with self.admin() as db:
             db.execute(f"CREATE ROLE {self.USER} LOGIN PASSWORD '{self.password}'")
+
+    def pg_ctl(self, action: str, *args: str) -> None:
+        """Stop, start or restart the running server (same folder, same port)."""
+        # The log file again: else the server writes to (and holds open) pg_ctl's stdout.
+        args = ("-l", str(self.dir / "log"), *args)
+        if action == "start":
+            args = ("-o", self._options, *args)
+        done = self._run(self.bindir / "pg_ctl", "-D", self.dir / "data", "-w", "-t", "60",
+                         *args, action)
+        assert done.returncode == 0, done.stderr
 
     def stop(self) -> None:
         if self.port:
@@ -231,7 +239,7 @@ def test_scores_are_kept_and_rows_of_a_schema_1_memory_read_none(location, tmp_p
     if is_server_url(location):
         from zhen.memory.postgres import MIGRATIONS
     else:
-        MIGRATIONS = memory_module.SQLITE_MIGRATIONS
+        MIGRATIONS = memory_sqlite.MIGRATIONS
     db = raw(location)
     for statement in MIGRATIONS[0]:  # the tables as schema 1 had them, with one old row
         db(statement)
@@ -249,7 +257,7 @@ def test_scores_are_kept_and_rows_of_a_schema_1_memory_read_none(location, tmp_p
         found = sentence("新句。")
         assert mem.lookup([("new", found)]) == [] and found.score == 0.8125
         assert [row[4] for row in mem.machine_entries()] == [0.8125, None]  # by source
-        with TranslationMemory(tmp_path / "copy.sqlite3") as dst:
+        with SqliteMemory(tmp_path / "copy.sqlite3") as dst:
             assert copy_memory(mem, dst).machine_new == 2
             again, before = sentence("新句。"), sentence("旧句。")
             assert dst.lookup([("new", again), ("old", before)]) == []
@@ -338,7 +346,7 @@ def test_an_older_schema_is_migrated(location, monkeypatch):
     with open_memory(location) as mem:
         mem.store("pkg", [("k1", sentence("你好。", "Hello."))])
     backend = type(open_memory(location))
-    monkeypatch.setattr(memory_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(memory_base, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     monkeypatch.setattr(backend, "MIGRATIONS", {
         **backend.MIGRATIONS, SCHEMA_VERSION: ["ALTER TABLE tm ADD COLUMN note TEXT"]})
     with open_memory(location) as mem:
@@ -354,12 +362,12 @@ def test_a_memory_made_before_schema_versions_is_adopted(tmp_path):
     """A SQLite memory of an older zhen (the same tables, no zhen_schema) is kept as it is."""
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path)
-    for statement in memory_module.SQLITE_MIGRATIONS[0]:
+    for statement in memory_sqlite.MIGRATIONS[0]:
         db.execute(statement)
     db.execute("INSERT INTO human VALUES ('你好。', 'Hi.', '', '', '', 1.0)")
     db.commit()
     db.close()
-    with TranslationMemory(path) as mem:
+    with SqliteMemory(path) as mem:
         assert mem.lookup_human(["你好。"])["你好。"].target == "Hi."
     assert sqlite3.connect(path).execute("SELECT version FROM zhen_schema").fetchall() == \
         [(SCHEMA_VERSION,)]
@@ -367,7 +375,8 @@ def test_a_memory_made_before_schema_versions_is_adopted(tmp_path):
 
 WRITER = textwrap.dedent("""\
     import sys
-    from zhen.memory import HumanTranslation, open_memory
+    from zhen.memory import open_memory
+    from zhen.memory.base import HumanTranslation
     from zhen.document import Sentence
     location, who, reverse = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
     sources = [f"第{i}句。" for i in range(60)]
@@ -430,18 +439,71 @@ def test_copy_between_backends_both_ways_changes_nothing_twice(pg_url, tmp_path)
         assert b.lookup([("k1", probe)]) == [] and probe.en == "Sentence 1."
 
 
+def test_a_restarted_server_is_reconnected_and_the_memory_goes_on(pg_server, pg_url):
+    """One open memory lives through a server restart (and a dropped connection) between
+    two operations: each kind of operation reconnects once and does its work."""
+    mem = open_memory(pg_url)
+    mem.store("pkg", [("k1", sentence("你好。", "Hello."))])
+    pg_server.pg_ctl("restart", "-m", "fast")
+    mem.store("pkg", [("k2", sentence("再见。", "Bye."))])  # a write transaction
+    pg_server.pg_ctl("restart", "-m", "fast")
+    found = sentence("你好。")
+    assert mem.lookup([("k1", found)]) == [] and found.en == "Hello."  # a read
+    # No goodbye to the clients (a crash: the throwaway server's commits are asynchronous,
+    # so this comes after a clean restart has kept the writes above).
+    pg_server.pg_ctl("restart", "-m", "immediate")
+    assert mem.store_human([HumanTranslation("你好。", "Hi.", "ann")]).added == 1
+    pg_server.pg_ctl("restart", "-m", "fast")
+    assert sorted(row[0] for row in mem.machine_rows()) == ["k1", "k2"]  # a stream
+    with pg_server.admin() as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (mem._conn.info.backend_pid,))
+    stats = mem.stats()
+    assert (stats.entries, stats.human, stats.human_versions) == (2, 1, 1)
+    mem.close()
+
+
+def test_an_open_review_saves_across_a_server_restart(pg_server, pg_url, tmp_path):
+    """`zhen review` keeps its memory open: a save after the server restarted is stored."""
+    from starlette.testclient import TestClient
+    from test_review import DOC, FAULTS, FIXED, save, version_of
+    from zhen.tei.body import tei_bytes
+    from zhen.ui.review.app import create_app
+
+    folder = tmp_path / "review"
+    folder.mkdir()
+    (folder / DOC).write_bytes(tei_bytes(read_tei(FAULTS)))
+    app = create_app(folder, pg_url, "Reviewer", hosts=("testserver",))
+    with TestClient(app) as client:
+        assert save(client, "p3.s1", FIXED, version_of(client)).status_code == 200
+        pg_server.pg_ctl("restart", "-m", "fast")
+        r = save(client, "p2.s3", "Exports rose by 12 percent.", version_of(client))
+        assert r.status_code == 200, r.text
+        client.get("/api/documents")  # the worker thread has stored it by now
+    saved = {s.en for s in read_tei(folder / DOC).sentences() if s.human}
+    with open_memory(pg_url) as mem:
+        stored = {(h.target, h.translator) for h in mem.human_entries()}
+    assert saved == {FIXED, "Exports rose by 12 percent."}
+    assert stored == {(FIXED, "Reviewer"), ("Exports rose by 12 percent.", "Reviewer")}
+
+
 def test_a_server_that_goes_away_is_one_line(pg_server, pg_url):
     mem = open_memory(pg_url)
     mem.store("pkg", [("k1", sentence("你好。", "Hello."))])
-    with pg_server.admin() as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (mem._conn.info.backend_pid,))
-    with pytest.raises(MemoryServerError) as exc:
-        mem.store("pkg", [("k2", sentence("再见。", "Bye."))])
-    message = str(exc.value)
-    assert "\n" not in message and pg_server.password not in message
-    assert message.startswith(f"{mask_password(pg_url)}: lost the connection to the "
-                              "PostgreSQL server (")
-    assert message.endswith("what was stored before is kept: run again once the server is back")
+    pg_server.pg_ctl("stop", "-m", "fast")
+    try:
+        for operation in (lambda: mem.store("pkg", [("k2", sentence("再见。", "Bye."))]),
+                          lambda: mem.lookup([("k1", sentence("你好。"))]),
+                          lambda: list(mem.human_entries())):
+            with pytest.raises(MemoryServerError) as exc:
+                operation()
+            message = str(exc.value)
+            assert "\n" not in message and pg_server.password not in message
+            assert message.startswith(f"{mask_password(pg_url)}: lost the connection to the "
+                                      "PostgreSQL server (")
+            assert message.endswith("what was stored before is kept: run again once the "
+                                    "server is back")
+    finally:
+        pg_server.pg_ctl("start")
     mem.close()
     with open_memory(pg_url) as again:
         assert again.stats().entries == 1
@@ -452,7 +514,7 @@ def test_masking_hides_every_form_of_the_password():
         "postgresql://u:***@h:5432/db?password=***&sslmode=require"
     assert mask_password("postgres://u@h/db") == "postgres://u@h/db"
     assert mask_password(Path("/tmp/m.sqlite3")) == "/tmp/m.sqlite3"
-    from zhen.memory import scrub_password
+    from zhen.memory.location import scrub_password
 
     assert scrub_password("bad p@ss or p%40ss", "postgresql://u:p%40ss@h/db") == "bad *** or ***"
 

@@ -11,7 +11,8 @@ from conftest import REPO, run_zhen
 from test_make import make, summary
 from zhen.document import Term, TermKind
 from zhen.errors import OutputError
-from zhen.exports import export_moses, export_vrt
+from zhen.exports.parallel import export_moses
+from zhen.exports.vrt import export_vrt
 from zhen.tei.validate import validate_files
 from zhen.terminology.glossary import add_term, new_id
 
@@ -133,7 +134,7 @@ def test_glossary_is_found_from_a_subfolder_by_env_or_not_at_all(tmp_path, zhen_
 
 def test_make_reports_prunes_and_leaves_out_outputs_whose_input_is_gone(project, tiny_model,
                                                                           zhen_env):
-    from zhen.memory import TranslationMemory
+    from zhen.memory.sqlite import SqliteMemory
 
     assert make(project, tiny_model, zhen_env).returncode == 0
     stale = project / "output" / "my file.tei.xml"
@@ -156,7 +157,7 @@ def test_make_reports_prunes_and_leaves_out_outputs_whose_input_is_gone(project,
     assert "removed output/my file.tei.xml" in pruned.stdout
     assert not stale.exists()
     assert outputs(project) == expected(project)
-    memory = TranslationMemory(Path(zhen_env["ZHEN_MEMORY"]))
+    memory = SqliteMemory(Path(zhen_env["ZHEN_MEMORY"]))
     try:
         assert "A person's English." in [h.target for h in memory.human_entries()]
     finally:

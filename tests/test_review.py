@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_zhen
 from zhen.document import Document, Paragraph, Sentence, SourceInfo
-from zhen.memory import TranslationMemory
+from zhen.memory.sqlite import SqliteMemory
 from zhen.tei.body import tei_bytes
 from zhen.tei.read import read_tei
 
@@ -129,7 +129,7 @@ def test_save_is_a_human_translation_in_the_memory_and_qa_runs_again(client, fol
     assert on_disk.qa == ()
     assert [s.id for s in doc.sentences() if s.qa] == ["p2.s3", "p3.s2", "p3.s3", "p4.s1"]
     client.get("/api/documents")  # the worker thread has stored it by now
-    memory = TranslationMemory(tmp_path / "memory.sqlite3")
+    memory = SqliteMemory(tmp_path / "memory.sqlite3")
     try:
         assert [(h.target, h.translator) for h in memory.human_entries()
                 if h.source == on_disk.zh] == [(FIXED, "Reviewer")]
@@ -364,7 +364,7 @@ def test_review_in_a_real_browser(server, folder, browser, tei_validator, zhen_e
     s = next(s for s in read_tei(path).sentences() if s.id == "p3.s1")
     assert s.en == FIXED and s.human and s.qa == ()
     tei_validator(path)
-    memory = TranslationMemory(Path(zhen_env["ZHEN_MEMORY"]))
+    memory = SqliteMemory(Path(zhen_env["ZHEN_MEMORY"]))
     try:
         assert FIXED in [h.target for h in memory.human_entries()]
     finally:

@@ -234,7 +234,7 @@ def test_n_sentences_each_ending_in_full_stop_give_n(sentences):
 
 
 def test_paragraphs_build_the_model():
-    from zhen.batch import make_paragraph
+    from zhen.batch.paragraphs import make_paragraph
     from zhen.terminology.matcher import TermMatcher
 
     matcher = TermMatcher.from_glossary(load_glossary(GLOSSARY))

@@ -122,7 +122,7 @@ def test_normalize_form_folds_script_and_width():
 
 
 def test_matching_is_per_sentence_and_never_crosses_a_boundary():
-    from zhen.batch import make_paragraph
+    from zhen.batch.paragraphs import make_paragraph
 
     paragraph = make_paragraph(1, "他谈到印。太战略很重要。", MATCHER)
     assert [s.terms for s in paragraph.sentences] == [[], []]
@@ -130,7 +130,7 @@ def test_matching_is_per_sentence_and_never_crosses_a_boundary():
 
 
 def test_a_paragraph_s_sentences_carry_their_terms():
-    from zhen.batch import make_paragraph
+    from zhen.batch.paragraphs import make_paragraph
 
     paragraph = make_paragraph(1, "美日同盟与新黃金時代", MATCHER)
     assert [(m.term_id, m.start, m.end, m.status) for m in paragraph.sentences[0].terms] == [

@@ -69,7 +69,7 @@ CLEANED_UP = "finished outputs are complete, nothing partial was left"
 def _interrupted_message(exc: BaseException) -> str:
     """One line: interrupted, how many decoded sentences the memory keeps for a rerun, and
     that nothing partial was left."""
-    from zhen.batch import Interrupted
+    from zhen.batch.runner import Interrupted
 
     run = next((e for e in _causes(exc) if isinstance(e, Interrupted)), None)
     if run is None:

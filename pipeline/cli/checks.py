@@ -8,6 +8,7 @@ import click
 from zhen.cli.options import (
     Failed,
 )
+from zhen.qa.checks import CHECKS
 from zhen.scores import LOW_SCORE, LOW_SCORE_ENV
 
 # -- validate --------------------------------------------------------------------------------
@@ -32,20 +33,15 @@ def validate(files, no_schema):
 
 # -- qa ------------------------------------------------------------------------------------
 
-# The ids of qa.CHECKS, spelled out so that `zhen --help` imports no checker
-# (tests/test_qa.py checks that the two agree).
-QA_CHECK_IDS = ["empty", "untranslated", "numbers", "term-missed", "repetition", "truncated",
-                "term-inconsistent", "length-ratio", "brackets", "question",
-                "corpus-inconsistent", "low-score"]
 
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="One line per finding, or a JSON object for tools.")
-@click.option("--disable", "disabled", multiple=True, type=click.Choice(QA_CHECK_IDS),
+@click.option("--disable", "disabled", multiple=True, type=click.Choice(list(CHECKS)),
               metavar="CHECK", help="Leave out a check (repeatable): "
-              + ", ".join(QA_CHECK_IDS) + ".")
+              + ", ".join(CHECKS) + ".")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
               show_default=True, help="Exit 1 when a finding is this severe or worse.")
 @click.option("--sort", "sort", type=click.Choice(["document", "severity"]),

@@ -78,7 +78,8 @@ def memory_copy(src, dst):
     translations, human ones and their history.  What DST has is kept (the newer human
     translation is current, every version in the history); copying again adds nothing."""
     from zhen.errors import InputError
-    from zhen.memory import copy_memory, is_server_url, mask_password
+    from zhen.memory.base import copy_memory
+    from zhen.memory.location import is_server_url, mask_password
 
     if not is_server_url(src) and not Path(src).is_file():
         raise InputError(f"{src}: no translation memory there (a SQLite file or a "

@@ -9,6 +9,7 @@ from zhen.cli.options import (
     decoding_options,
     glossary_option,
 )
+from zhen.engines.synth import KINDS as SYNTH_KINDS
 
 # -- model ---------------------------------------------------------------------------------
 
@@ -23,7 +24,7 @@ def model() -> None:
 def model_install(spec):
     """Install SPEC: an .argosmodel file or a model folder (offline; Argos package, OPUS-MT
     or NLLB-200/M2M-100 CTranslate2 conversion), or a name from the argospm index."""
-    from zhen.engines import install_model
+    from zhen.engines.registry import install_model
 
     info = install_model(spec)
     click.echo(f"installed {info.kind} model {info.name} {info.version} in {info.path}")
@@ -32,8 +33,8 @@ def model_install(spec):
 @model.command("list")
 def model_list():
     """List installed zh→en models: name, kind, version, folder."""
-    from zhen.engines import installed_models, models_dir
     from zhen.engines.argos import argos_packages_dir
+    from zhen.engines.registry import installed_models, models_dir
 
     models = installed_models()
     if not models:
@@ -45,7 +46,7 @@ def model_list():
 
 @model.command("synth")
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--kind", type=click.Choice(["argos", "opus-mt", "nllb"]), default="argos",
+@click.option("--kind", type=click.Choice(SYNTH_KINDS), default="argos",
               show_default=True, help="Layout and token conventions of the model.")
 @click.option("--size", type=click.Choice(["tiny", "base"]), default="tiny", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)

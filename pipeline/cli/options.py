@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 import click
+from zhen import env
 
 
 def glossary_option(f, find: bool = True):
@@ -53,7 +53,7 @@ def memory_options(f):
 
 
 def translator_option(f):
-    return click.option("--translator", default=lambda: os.environ.get("ZHEN_TRANSLATOR", ""),
+    return click.option("--translator", default=env.translator,
                         show_default="$ZHEN_TRANSLATOR",
                         help="Who made these translations (recorded with them).")(f)
 
@@ -75,7 +75,7 @@ def opened_memory(path: Path | None, off: bool):
 
 def model_option(f):
     return click.option(
-        "--model", default=None, envvar="ZHEN_MODEL",
+        "--model", default=None,  # None: engines.resolve_model reads $ZHEN_MODEL
         help="Model: installed name, model folder (Argos package, OPUS-MT or NLLB-200/"
              "M2M-100 conversion) or .argosmodel file [default: $ZHEN_MODEL, else the "
              "installed zh→en model].")(f)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+from zhen import env
 from zhen.cli.options import (
     MEMORY,
     MEMORY_HELP,
@@ -16,12 +17,10 @@ from zhen.cli.options import (
     glossary_option,
     model_option,
 )
+from zhen.readers import FORMAT_NAMES
 
 # -- translate ---------------------------------------------------------------------------
 
-# The names of readers.formats(), spelled out so that `zhen --help` imports no reader
-# (tests/test_readers.py checks that the two agree).
-INPUT_FORMATS = ["docx", "html", "md", "txt"]
 
 
 @click.command()
@@ -40,10 +39,10 @@ INPUT_FORMATS = ["docx", "html", "md", "txt"]
 @click.option("-k", "--keep-going", is_flag=True,
               help="Go on after a file fails; exit non-zero at the end (like make -k).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
-@click.option("--format", "input_format", type=click.Choice(INPUT_FORMATS), default=None,
+@click.option("--format", "input_format", type=click.Choice(list(FORMAT_NAMES)), default=None,
               help="Read every input as this format [default: by file suffix: .txt, .html/.htm, "
                    ".docx, .md].")
-@click.option("--cluster", default=None, envvar="ZHEN_CLUSTER", metavar="ADDRESS",
+@click.option("--cluster", default=lambda: env.value("ZHEN_CLUSTER"), metavar="ADDRESS",
               help="Decode on a Dask cluster: tcp://HOST:PORT (its scheduler) or local:N (N "
                    "worker processes here) [default: $ZHEN_CLUSTER; needs "
                    "pip install 'zhen[cluster]'].")
@@ -52,7 +51,7 @@ def translate(inputs, out_dir, model, glossary_path, memory_path, no_memory, upd
     """Translate Chinese documents INPUTS (text, web pages, Word, Markdown) into
     OUTPUT/<stem>.tei.xml ("-": standard input, written as stdin.tei.xml; a folder: every
     input file in it).  Metadata beside them (input/metadata.csv, NAME.meta.json) is used."""
-    from zhen.batch import translate_files
+    from zhen.batch.runner import translate_files
     from zhen.memory import default_memory_path
     from zhen.readers import check_manifests
     from zhen.settings import DecodingOptions
@@ -102,11 +101,9 @@ def translate(inputs, out_dir, model, glossary_path, memory_path, no_memory, upd
 
 
 def input_suffixes() -> tuple[str, ...]:
-    """The input file suffixes zhen reads (the readers' registry when there is one)."""
-    try:
-        from zhen.readers import suffixes
-    except ImportError:
-        return (".txt",)
+    """The input file suffixes zhen reads (the readers' registry)."""
+    from zhen.readers import suffixes
+
     return tuple(suffixes())
 
 

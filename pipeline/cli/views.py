@@ -25,7 +25,8 @@ def view(tei, out, memory_path, no_memory):
     """Write a self-contained HTML page per TEI file showing it side by side, terms
     highlighted, human sentences marked, similar human translations from the memory offered."""
     from zhen.errors import OutputError
-    from zhen.memory import default_memory_path, is_server_url
+    from zhen.memory import default_memory_path
+    from zhen.memory.location import is_server_url
     from zhen.ui.view import write_view
     from zhen.writer import prepare_output_folder
 

@@ -19,7 +19,8 @@ import zlib
 from pathlib import Path
 
 from zhen.digests import file_sha256
-from zhen.engines import Conventions, ModelInfo, fingerprint, model_files
+from zhen.engines.base import Conventions, ModelInfo, fingerprint, model_files
+from zhen.env import value
 from zhen.errors import ModelError
 from zhen.paths import cache_dir
 
@@ -30,10 +31,10 @@ REINSTALL = f"install it again (e.g. `zhen model install {DEFAULT_PACKAGE_NAME}`
 def argos_packages_dir() -> Path:
     """Where Argos Translate keeps installed packages (ARGOS_PACKAGES_DIR or the XDG
     default), shared with argostranslate itself."""
-    env = os.environ.get("ARGOS_PACKAGES_DIR")
+    env = value("ARGOS_PACKAGES_DIR")
     if env:
         return Path(env)
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    data_home = value("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data_home) / "argos-translate" / "packages"
 
 

@@ -2,7 +2,7 @@
 
 The client (`zhen translate`) reads, segments, matches terms, consults the memory and
 writes the TEI exactly as without a cluster; only the chunks of distinct sentences that
-`batch.BatchTranslator` would decode itself go to the cluster, one task per chunk.  A
+the batch runner would decode itself go to the cluster, one task per chunk.  A
 task returns its sentences filled; the client stores each chunk in the memory as it
 arrives (so a lost scheduler loses only the chunks in flight) and writes the windows, in
 order, as they are complete.
@@ -41,8 +41,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from zhen import env
 from zhen.document import Sentence, Term
-from zhen.engines import ModelInfo, load_engine
+from zhen.engines.base import ModelInfo
+from zhen.engines.registry import load_engine
 from zhen.errors import ClusterError, ModelError, ZhenError
 from zhen.settings import DecodingOptions
 
@@ -176,7 +178,7 @@ class ModelPlugin(WorkerPlugin):
         self.lock = threading.Lock()
 
     async def setup(self, worker) -> None:
-        if os.environ.get(LOCAL_WORKER) and threading.current_thread() is \
+        if env.value(LOCAL_WORKER) and threading.current_thread() is \
                 threading.main_thread():  # a local worker restarted after a crash, too
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.where = f"worker {worker.address} on {socket.gethostname()}"
@@ -253,7 +255,7 @@ def _has_plugin(plugin: str, dask_scheduler=None) -> bool:
 
 
 class ClusterDecoder:
-    """Decodes chunks on a Dask cluster, for `BatchTranslator` (see its `decoder`).
+    """Decodes chunks on a Dask cluster: a `zhen.engines.decoder.Decoder`.
 
     `decode` submits a chunk and returns at once; `deliver` hands finished chunks to
     their callbacks, in this thread, as they arrive.  Connects (or starts `local:N`) at
@@ -315,6 +317,9 @@ class ClusterDecoder:
     # -- starting ------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Connect (or start local:N); nothing if already connected."""
+        if self.client is not None:
+            return
         import dask
         from distributed import Client
 

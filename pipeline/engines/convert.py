@@ -14,7 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from zhen.engines import ModelInfo, load_model
+from zhen.engines.base import ModelInfo
+from zhen.engines.registry import load_model
 from zhen.errors import ModelError
 
 # Tokenizer files of the checkpoint that the model kinds read, by kind.

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from zhen.engines import ModelInfo
+from zhen.engines.base import ModelInfo
 from zhen.errors import ModelError
 from zhen.readers.text import strip_xml_forbidden
 from zhen.scores import LogProb, from_ctranslate2

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from zhen.engines import Conventions, ModelInfo, converted_model, read_vocabulary
+from zhen.engines.base import Conventions, ModelInfo, converted_model, read_vocabulary
 from zhen.errors import ModelError
 
 SPM_NAME = "sentencepiece.bpe.model"

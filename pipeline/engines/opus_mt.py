@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from zhen.engines import (
+from zhen.engines.base import (
     Conventions,
     ModelInfo,
     check_spm_language,

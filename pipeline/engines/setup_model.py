@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from zhen.engines import installed_models
 from zhen.engines.argos import DEFAULT_PACKAGE_NAME, install_package
+from zhen.engines.registry import installed_models
 from zhen.errors import ZhenError
 
 

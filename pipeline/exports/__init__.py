@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
-from zhen.exports.corpus import build_corpus
-from zhen.exports.parallel import export_cesalign, export_moses, export_tmx
-from zhen.exports.vrt import export_vrt
-from zhen.exports.xliff import export_xliff
+from zhen.memory.base import Memory
 
 
 @dataclass(frozen=True)
 class ExportOptions:
     corpus_name: str = "zhen"  # vrt
-    memory: object | None = None  # a TranslationMemory, for fuzzy matches (xliff)
+    memory: Memory | None = None  # for fuzzy matches (xliff)
 
 
 @dataclass(frozen=True)
@@ -30,21 +28,25 @@ class ExportFormat:
     write: Callable[[Sequence[Path], str | Path, ExportOptions], list[Path]]  # str: "dir/"
 
 
+def _module(name: str):
+    """An export module, imported when its format is used (`zhen --help` imports none)."""
+    return import_module(f"zhen.exports.{name}")
+
+
 FORMATS: dict[str, ExportFormat] = {
     "tmx": ExportFormat("TMX 1.4b file for CAT tools and Sketch Engine", "file",
-                        lambda tei, out, o: export_tmx(tei, out)),
+                        lambda tei, out, o: _module("parallel").export_tmx(tei, out)),
     "vrt": ExportFormat("<name>.zh.vrt, <name>.en.vrt and cwb-align-encode files for "
                         "CWB/NoSketch", "folder",
-                        lambda tei, out, o: export_vrt(tei, out, o.corpus_name)),
+                        lambda tei, out, o: _module("vrt").export_vrt(tei, out, o.corpus_name)),
     "moses": ExportFormat("PREFIX.zh and PREFIX.en, line-aligned plain text (in a folder: "
                           "<name>.zh, <name>.en)", "prefix",
-                          lambda tei, out, o: export_moses(tei, out, o.corpus_name)),
+                          lambda tei, out, o: _module("parallel").export_moses(
+                              tei, out, o.corpus_name)),
     "cesalign": ExportFormat("XCES cesAlign file (plus zh/ and en/ sentence files) as OPUS "
-                             "reads", "file", lambda tei, out, o: export_cesalign(tei, out)),
+                             "reads", "file",
+                             lambda tei, out, o: _module("parallel").export_cesalign(tei, out)),
     "xliff": ExportFormat("one XLIFF 1.2 file per document for CAT tools (OmegaT, Trados, "
                           "memoQ); `zhen import xliff` brings the edits back", "folder",
-                          lambda tei, out, o: export_xliff(tei, out, o.memory)),
+                          lambda tei, out, o: _module("xliff").export_xliff(tei, out, o.memory)),
 }
-
-__all__ = ["FORMATS", "ExportFormat", "ExportOptions", "build_corpus", "export_cesalign",
-           "export_moses", "export_tmx", "export_vrt", "export_xliff"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +62,3 @@ def ncname(text: str) -> str:
     name = _NOT_NAME_CHAR.sub("_", text) or "_"
     return name if _NAME_START.match(name) else "d" + name
 
-
-def sentence_count(docs: Sequence[TeiDoc]) -> int:
-    return sum(len(d.doc.sentences()) for d in docs)

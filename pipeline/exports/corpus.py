@@ -20,6 +20,7 @@ from zhen.errors import TeiError
 from zhen.exports.common import TeiDoc, load_documents, ncname
 from zhen.tei.names import NSMAP, TEI_NS, XML_ID, XML_LANG
 from zhen.writer import write_atomic
+from zhen.xmlsafe import tei_parser
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,8 @@ def _about(bibl: etree._Element, doc) -> None:
 
 
 def _parse(path: Path, data: bytes) -> etree._Element:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
     try:
-        return etree.fromstring(data, parser)
+        return etree.fromstring(data, tei_parser())
     except etree.XMLSyntaxError as exc:
         raise TeiError(f"{path}: not well-formed XML ({exc})") from None
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from zhen.errors import OutputError
 from zhen.exports.common import load_documents
 from zhen.formats.xliff import render_xliff
-from zhen.memory import TranslationMemory
+from zhen.memory.base import Memory
 from zhen.memory.fuzzy import suggest_translations
 from zhen.qa.run import by_sentence, check_documents
 from zhen.writer import write_atomic
@@ -23,7 +23,7 @@ def xliff_name(tei_name: str) -> str:
 
 
 def export_xliff(tei_paths: Iterable[str | Path], out_dir: str | Path,
-                 memory: TranslationMemory | None = None) -> list[Path]:
+                 memory: Memory | None = None) -> list[Path]:
     """Write OUT_DIR/<document>.xlf for each TEI file, QA findings as notes; with a memory,
     sentences without a human translation get the closest human ones (≥ 75%) as alt-trans
     proposals."""

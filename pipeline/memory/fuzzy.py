@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from zhen.digests import normalise_sentence
 from zhen.document import Sentence
-from zhen.memory import HumanTranslation
+from zhen.memory.base import HumanTranslation
 
 MIN_SCORE = 75.0
 MAX_SUGGESTIONS = 3

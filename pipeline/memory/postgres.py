@@ -1,6 +1,6 @@
 """The translation memory in a PostgreSQL database, shared by every machine that runs zhen.
 
-The rules and most of the SQL are `memory.MemoryBase`'s, the same as for the SQLite file;
+The rules and most of the SQL are `zhen.memory.base.Memory`'s, the same as for the SQLite file;
 this supplies the connection (psycopg 3, autocommit: each write is one explicit
 transaction), the schema with PostgreSQL's types, and what keeps concurrent writers
 apart.  Machine translations are upserts (INSERT … ON CONFLICT) in key order, so
@@ -15,6 +15,11 @@ The password comes from the URL, PGPASSFILE or PGPASSWORD (libpq's rules); every
 names the memory by its URL with the password masked.  A database error becomes one
 line (MemoryServerError): a malformed URL, a server that cannot be reached, a refused
 login, a missing database, a server that goes away mid-run.
+
+A connection lost to a server that restarts costs nothing: the operation that finds it
+lost reconnects once and runs again, as long as nothing of it can have been committed (a
+read, or a write transaction that had not reached its COMMIT), so a run or an open
+`zhen review` goes on.  A server gone for good is the one line above.
 """
 
 from __future__ import annotations
@@ -22,14 +27,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from zhen.env import value
 from zhen.errors import MemoryServerError
-from zhen.memory import MemoryBase, mask_password, scrub_password
+from zhen.memory.base import Memory, T
+from zhen.memory.location import mask_password, scrub_password
 
 MIGRATIONS: dict[int, list[str]] = {
     0: [
@@ -79,11 +85,11 @@ CONNECT_TIMEOUT = 10  # seconds, unless the URL or PGCONNECT_TIMEOUT says otherw
 URL_FORM = "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
 
 # psycopg warns when it cannot close a pipeline on a lost connection, besides raising the
-# error that _errors turns into the one line: that warning would be a second line.
+# error that _error turns into the one line: that warning would be a second line.
 logging.getLogger("psycopg").setLevel(logging.ERROR)
 
 
-class PostgresMemory(MemoryBase):
+class PostgresMemory(Memory):
     """The memory in a PostgreSQL database; one connection per process."""
 
     MIGRATIONS = MIGRATIONS
@@ -97,12 +103,13 @@ class PostgresMemory(MemoryBase):
         self._conn: psycopg.Connection | None = None
         self._cursors = itertools.count()
         self._sql: dict[str, str] = {}
+        self._in_unit = self._committing = False
         settings = self._check_url()
-        extra = {"fallback_application_name": "zhen"}
-        if "connect_timeout" not in settings and not os.environ.get("PGCONNECT_TIMEOUT"):
-            extra["connect_timeout"] = str(CONNECT_TIMEOUT)
+        self._settings = {"fallback_application_name": "zhen"}
+        if "connect_timeout" not in settings and not value("PGCONNECT_TIMEOUT"):
+            self._settings["connect_timeout"] = str(CONNECT_TIMEOUT)
         try:
-            self._conn = psycopg.connect(url, autocommit=True, **extra)
+            self._conn = self._connect()
         except psycopg.Error as exc:
             raise self._cannot_connect(exc) from None
         try:
@@ -112,6 +119,9 @@ class PostgresMemory(MemoryBase):
             raise
 
     # -- opening -------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=True, **self._settings)
 
     def _check_url(self) -> dict[str, str]:
         try:
@@ -144,31 +154,63 @@ class PostgresMemory(MemoryBase):
             f"{self.path}: cannot reach the PostgreSQL server ({reason}); check that it runs "
             "and the host and port in the URL, or set ZHEN_MEMORY to a SQLite file")
 
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Database errors as one line; a lost connection says that nothing stored is lost."""
+    # -- errors and reconnecting ---------------------------------------------------------
+
+    def _lost(self, exc: psycopg.Error) -> bool:
+        """Whether `exc` says that the connection was lost (rather than a refused request)."""
+        state = exc.sqlstate or ""
+        return self._conn is None or self._conn.closed or self._conn.broken or \
+            state.startswith(("08", "57P0")) or \
+            isinstance(exc, psycopg.OperationalError) and not state
+
+    def _error(self, exc: psycopg.Error) -> MemoryServerError:
+        """A database error as one line; a lost connection says that nothing stored is lost."""
+        reason = _reason(exc, self.url)
+        if self._lost(exc):
+            return MemoryServerError(
+                f"{self.path}: lost the connection to the PostgreSQL server ({reason}); "
+                "what was stored before is kept: run again once the server is back")
+        return MemoryServerError(f"{self.path}: the PostgreSQL server refused zhen's "
+                                 f"request ({reason}); zhen needs a database of its own, "
+                                 "that its user may write")
+
+    def _reconnect(self) -> bool:
+        """A new connection in place of a lost one; False if the server cannot be reached."""
+        self.close()
         try:
-            yield
-        except psycopg.Error as exc:
-            reason = _reason(exc, self.url)
-            state = exc.sqlstate or ""
-            if self._conn is None or self._conn.closed or self._conn.broken or \
-                    state.startswith(("08", "57P0")) or \
-                    isinstance(exc, psycopg.OperationalError) and not state:
-                raise MemoryServerError(
-                    f"{self.path}: lost the connection to the PostgreSQL server ({reason}); "
-                    "what was stored before is kept: run again once the server is back"
-                ) from None
-            raise MemoryServerError(f"{self.path}: the PostgreSQL server refused zhen's "
-                                    f"request ({reason}); zhen needs a database of its own, "
-                                    "that its user may write") from None
+            self._conn = self._connect()
+        except psycopg.Error:
+            return False
+        return True
+
+    def _unit(self, work: Callable[[], T]) -> T:
+        """Run `work`, a whole unit (one statement outside a transaction, or one transaction
+        that `_write` opens), with database errors as one line.  If the connection was lost
+        and nothing of the unit can have been committed (a server restart, say), reconnect
+        and run it once more.  Inside a unit, errors go to the unit."""
+        if self._in_unit:
+            return work()
+        self._in_unit = True
+        try:
+            try:
+                return work()
+            except psycopg.Error as exc:
+                if self._committing or not self._lost(exc) or not self._reconnect():
+                    raise self._error(exc) from None
+            self._committing = False
+            try:
+                return work()
+            except psycopg.Error as exc:
+                raise self._error(exc) from None
+        finally:
+            self._in_unit = self._committing = False
 
     def close(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(psycopg.Error):
                 self._conn.close()
 
-    # -- what MemoryBase needs -----------------------------------------------------------
+    # -- what Memory needs ---------------------------------------------------------------
 
     def _query(self, sql: str) -> str:
         """The shared SQL with psycopg's placeholders (it has no other ? or %)."""
@@ -178,26 +220,43 @@ class PostgresMemory(MemoryBase):
         return query
 
     def _execute(self, sql: str, params: Sequence = ()):
-        with self._errors():
-            return self._conn.execute(self._query(sql), params)
+        return self._unit(lambda: self._conn.execute(self._query(sql), params))
 
     def _executemany(self, sql: str, rows: Sequence[Sequence]) -> int:
-        with self._errors(), self._conn.cursor() as cur:
-            cur.executemany(self._query(sql), rows)
-            return cur.rowcount
+        def work() -> int:
+            with self._conn.cursor() as cur:
+                cur.executemany(self._query(sql), rows)
+                return cur.rowcount
+
+        return self._unit(work)
 
     def _iterate(self, sql: str, params: Sequence = ()) -> Iterator[tuple]:
-        """Rows through a server-side cursor: a large memory is never held whole."""
-        with self._errors(), self._conn.transaction(), \
-                self._conn.cursor(name=f"zhen_{next(self._cursors)}") as cur:
-            cur.itersize = 2000
-            cur.execute(self._query(sql), params)
-            yield from cur
+        """Rows through a server-side cursor: a large memory is never held whole.  A
+        connection lost before the first row is reconnected once; after it, rows given
+        cannot be taken back: one line."""
+        given = False
+        for attempt in range(2):
+            try:
+                with self._conn.transaction(), \
+                        self._conn.cursor(name=f"zhen_{next(self._cursors)}") as cur:
+                    cur.itersize = 2000
+                    cur.execute(self._query(sql), params)
+                    for row in cur:
+                        given = True
+                        yield row
+                return
+            except psycopg.Error as exc:
+                if attempt or given or not self._lost(exc) or not self._reconnect():
+                    raise self._error(exc) from None
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[None]:
-        with self._errors(), self._conn.transaction():
-            yield
+    def _write(self, work: Callable[[], T]) -> T:
+        def transaction() -> T:
+            with self._conn.transaction():
+                result = work()
+                self._committing = True  # a connection lost from here on may have committed
+            return result
+
+        return self._unit(transaction)
 
     def _lock_schema(self) -> None:
         self._execute("SELECT pg_advisory_xact_lock(?, ?)", (LOCK_SPACE, SCHEMA_LOCK))

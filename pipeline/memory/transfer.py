@@ -14,7 +14,7 @@ from pathlib import Path
 
 from zhen.document import Origin
 from zhen.errors import InputError
-from zhen.memory import HumanTranslation, MemoryBase, StoreCounts
+from zhen.memory.base import HumanTranslation, Memory, StoreCounts
 from zhen.tei.edits import APPROVED_STATES
 
 MACHINE_ORIGINS = {Origin.MACHINE.value, Origin.MEMORY.value}
@@ -78,7 +78,7 @@ def read_translations(path: Path, translator: str = "") -> tuple[list[HumanTrans
     return found, skipped
 
 
-def import_translations(paths: Iterable[str | Path], memory: MemoryBase,
+def import_translations(paths: Iterable[str | Path], memory: Memory,
                         translator: str = "") -> ImportReport:
     """Read every file first (a bad one imports nothing), then store their human
     translations in one transaction."""
@@ -92,7 +92,7 @@ def import_translations(paths: Iterable[str | Path], memory: MemoryBase,
     return report
 
 
-def export_translations(memory: MemoryBase, out: Path, human_only: bool = False) -> int:
+def export_translations(memory: Memory, out: Path, human_only: bool = False) -> int:
     """Write the memory's translations as TMX 1.4b (prop x-origin human or machine;
     creationid the translator; x-score the model's score where it has one); return how
     many units."""

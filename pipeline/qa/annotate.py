@@ -14,6 +14,7 @@ from pathlib import Path
 from zhen.document import Document
 from zhen.qa.checks import CHECKS, Finding, severity_rank
 from zhen.qa.run import Counts, check_documents, flag_sentences, known_checks
+from zhen.xmlsafe import tei_parser
 
 # -- the TEI edge ----------------------------------------------------------------------------
 
@@ -42,9 +43,8 @@ def annotate_tei(path: str | Path, corpus: Sequence[Document] = (),
     from zhen.writer import write_atomic
 
     path = Path(path)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
     try:
-        tree = etree.parse(str(path), parser)
+        tree = etree.parse(str(path), tei_parser())
     except (OSError, etree.XMLSyntaxError) as exc:
         raise TeiError(f"{path}: not well-formed XML ({exc})") from None
     findings, changed = annotate_tree(tree, path.name, corpus, disabled)

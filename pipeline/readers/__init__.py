@@ -1,7 +1,7 @@
 """Input formats behind one seam: a reader per format, chosen by file suffix or by name.
 
-Each module of this package that defines ``READER`` (a `base.Reader`) is a format; adding
-a format is adding one module.  `open_input` is what the pipeline calls: the reader's
+A format is one module of this package that defines ``READER`` (a `base.Reader`), and its
+name in `FORMAT_NAMES`.  `open_input` is what the pipeline calls: the reader's
 blocks with numbered headings recognised and sections nested, its document info with the
 metadata given from outside the file on top (`metadata`), and the file's SourceInfo.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import pkgutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -20,18 +19,20 @@ from zhen.errors import InputError
 from zhen.readers.base import Block, Opened, Reader, nest_headings, numbered_headings
 from zhen.readers.metadata import apply_fields, check_manifests, external_fields, metadata_digest
 
-__all__ = ["Block", "Opened", "Reader", "check_manifests", "formats", "open_input",
+__all__ = ["FORMAT_NAMES", "Block", "Opened", "Reader", "check_manifests", "formats", "open_input",
            "read_document", "read_texts", "reader_for", "suffixes", "metadata_fingerprint"]
+
+
+FORMAT_NAMES = ("docx", "html", "md", "txt")  # the reader modules, imported when used
 
 
 @functools.cache
 def formats() -> dict[str, Reader]:
-    """Every reader, by name, sorted (the modules of this package that define READER)."""
+    """Every reader, by name, sorted."""
     found = {}
-    for module in pkgutil.iter_modules(__path__):
-        reader = getattr(importlib.import_module(f"{__name__}.{module.name}"), "READER", None)
-        if isinstance(reader, Reader):
-            found[reader.name] = reader
+    for name in FORMAT_NAMES:
+        reader = importlib.import_module(f"{__name__}.{name}").READER
+        found[reader.name] = reader
     return dict(sorted(found.items()))
 
 

@@ -13,24 +13,25 @@ updated, the file rewritten atomically.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zhen import env
 from zhen.digests import chinese_digest, normalise_sentence
 from zhen.document import Document, Origin, Sentence, TermStatus
 from zhen.errors import OutputError, TeiError
-from zhen.memory import HumanTranslation, StoreCounts, TranslationMemory
+from zhen.memory.base import HumanTranslation, Memory, StoreCounts
 from zhen.tei.body import tei_bytes
 from zhen.tei.read import is_edited, parse_tei
 from zhen.terminology.renderings import locate_renderings
 from zhen.writer import write_atomic
+from zhen.xmlsafe import tei_parser
 
 
 def translator_name() -> str:
     """Who edits, as named to zhen: $ZHEN_TRANSLATOR ("" when unset)."""
-    return os.environ.get("ZHEN_TRANSLATOR", "").strip()
+    return env.translator()
 
 
 @dataclass
@@ -60,7 +61,7 @@ class ExistingOutput:
         return made
 
 
-def inspect_output(path: Path, memory: TranslationMemory | None) -> ExistingOutput | None:
+def inspect_output(path: Path, memory: Memory | None) -> ExistingOutput | None:
     """Read an output zhen is about to overwrite; None if there is none.
 
     Raises OutputError, leaving the file alone, when it cannot be read back safely: not
@@ -132,7 +133,7 @@ class EditResult:
 def apply_edits(
     path: Path,
     edits: Mapping[str, str],
-    memory: TranslationMemory | None,
+    memory: Memory | None,
     translator: str = "",
     origin: str = "",
     sources: Mapping[str, str] | None = None,
@@ -179,8 +180,7 @@ def apply_edits(
         from zhen.qa.annotate import annotate_tree
 
         # the QA findings of the new English, recorded before the one write
-        parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
-        tree = etree.ElementTree(etree.fromstring(tei_bytes(doc), parser))
+        tree = etree.ElementTree(etree.fromstring(tei_bytes(doc), tei_parser()))
         annotate_tree(tree, Path(path).name, corpus)
         write_atomic(Path(path), etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
     return result
@@ -207,7 +207,7 @@ def xliff_edits(units, tei: Document) -> dict[str, str]:
 
 
 def import_xliff(
-    xliff_paths, tei_dir: Path, memory: TranslationMemory | None, translator: str = ""
+    xliff_paths, tei_dir: Path, memory: Memory | None, translator: str = ""
 ) -> list[EditResult]:
     """Apply the translators' targets of XLIFF files to the TEI files in `tei_dir` they were
     exported from (file/@original), through `apply_edits`.  Every XLIFF is read and checked

@@ -8,11 +8,11 @@ import re
 from lxml import etree
 from zhen.digests import ChineseDigest
 from zhen.document import Document, Paragraph
+from zhen.engines.registry import kind_label
 from zhen.han import has_han
 from zhen.qa.checks import CATEGORY_PREFIX, CHECKS, QA_TAXONOMY
 from zhen.tei.names import (
     BOM_NOTE,
-    MODEL_LABELS,
     PROVENANCE_RECORD,
     SCORE_DESCRIPTION,
     STATUS_DESCRIPTIONS,
@@ -122,7 +122,7 @@ def build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
     _sub(app, "label", "CTranslate2")
     app = _sub(app_info, "application", ident=_ident(prov.package_name or "none"),
                version=prov.package_version or "0")
-    _sub(app, "label", f"{MODEL_LABELS.get(prov.model_kind, 'model')} {prov.package_name}")
+    _sub(app, "label", f"{kind_label(prov.model_kind)} {prov.package_name}")
     # For people; the exact settings are in xenoData (PROVENANCE_RECORD) below.
     desc = [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
     if prov.device:

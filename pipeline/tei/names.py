@@ -23,8 +23,6 @@ SYNTHETIC_DESC = "SYNTHETIC model with random weights"
 
 PROVENANCE_RECORD = "zhen-provenance"  # xenoData/@type: model and settings as JSON
 
-MODEL_LABELS = {"argos": "Argos Translate package", "opus-mt": "OPUS-MT model",
-                "nllb": "NLLB-200 / M2M-100 model"}
 
 STATUS_DESCRIPTIONS = {
     TermStatus.MODEL: "The approved rendering was in the model's own best translation.",

@@ -36,13 +36,13 @@ from zhen.tei.names import (
     human_resp_id,
 )
 from zhen.terminology.renderings import locate_renderings
+from zhen.xmlsafe import TEI_PARSE_OPTIONS, tei_parser
 
 
 def read_tei(path: str | Path) -> Document:
     """Read a TEI file that zhen wrote (possibly edited) back into a Document."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
     try:
-        root = etree.parse(str(path), parser).getroot()
+        root = etree.parse(str(path), tei_parser()).getroot()
     except (OSError, etree.XMLSyntaxError) as exc:
         raise TeiError(f"{path}: not well-formed XML ({exc})") from None
     try:
@@ -57,8 +57,7 @@ def read_tei_header(path: str | Path) -> Document:
     is not parsed)."""
     try:
         for _, header in etree.iterparse(
-            str(path), events=("end",), tag=_t("teiHeader"), resolve_entities=False,
-            no_network=True, huge_tree=True,
+            str(path), events=("end",), tag=_t("teiHeader"), **TEI_PARSE_OPTIONS
         ):
             return _parse_header(header.getparent(), Path(path).name)
     except (OSError, etree.XMLSyntaxError) as exc:

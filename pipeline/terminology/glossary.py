@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from zhen import env
 from zhen.document import Term, TermKind
 from zhen.errors import GlossaryError
 from zhen.han import has_han
@@ -482,8 +483,8 @@ def find_glossary(path: str | os.PathLike[str] | None = None) -> Path:
     its parents that has one.  Raise GlossaryError if none is found."""
     if path is not None and str(path):
         return Path(path)
-    if os.environ.get(GLOSSARY_ENV):
-        return Path(os.environ[GLOSSARY_ENV])
+    if env.value(GLOSSARY_ENV):
+        return Path(env.value(GLOSSARY_ENV))
     here = Path.cwd()
     for folder in (here, *here.parents):
         if (folder / DEFAULT_GLOSSARY).is_file():

@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 
 from zhen.document import Document, Sentence, Term, TermMatch, TermStatus
-from zhen.memory import HumanTranslation
+from zhen.memory.base import HumanTranslation
 from zhen.memory.fuzzy import Suggestion, suggest_translations
 from zhen.qa.checks import Finding, severity_rank
 from zhen.qa.run import Counts, check_document, of_document

@@ -81,7 +81,7 @@ def zhen(tmp_path, tiny_model) -> Zhen:
 @pytest.fixture(scope="session")
 def batch(package_dir):
     """One in-process BatchTranslator (tiny model, cheapest decoding, no memory)."""
-    from zhen.batch import BatchTranslator
+    from zhen.batch.runner import BatchTranslator
     from zhen.settings import DecodingOptions
 
     options = DecodingOptions(beam_size=1, num_hypotheses=1, threads=1)

@@ -71,9 +71,9 @@ def test_opening_the_memory_retries_when_sqlite_fails_a_lock_at_once(tmp_path, m
     import sqlite3
 
     from zhen.errors import OutputError
-    from zhen.memory import TranslationMemory
+    from zhen.memory.sqlite import SqliteMemory
 
-    real = TranslationMemory._connect
+    real = SqliteMemory._connect
     failures = iter([sqlite3.OperationalError("database is locked")] * 3)
 
     def flaky(self, timeout):
@@ -82,14 +82,14 @@ def test_opening_the_memory_retries_when_sqlite_fails_a_lock_at_once(tmp_path, m
             raise exc
         return real(self, timeout)
 
-    monkeypatch.setattr(TranslationMemory, "_connect", flaky)
-    memory = TranslationMemory(tmp_path / "tm.sqlite3")
+    monkeypatch.setattr(SqliteMemory, "_connect", flaky)
+    memory = SqliteMemory(tmp_path / "tm.sqlite3")
     assert memory.stats().entries == 0
     memory.close()
 
     def locked(self, timeout):
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(TranslationMemory, "_connect", locked)
+    monkeypatch.setattr(SqliteMemory, "_connect", locked)
     with pytest.raises(OutputError, match="tm.sqlite3: cannot open the translation memory"):
-        TranslationMemory(tmp_path / "tm.sqlite3", timeout=0.2)
+        SqliteMemory(tmp_path / "tm.sqlite3", timeout=0.2)

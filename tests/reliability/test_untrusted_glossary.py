@@ -18,9 +18,10 @@ from xml.sax.saxutils import unescape
 
 import pytest
 from lxml import etree
-from zhen.batch import BatchTranslator
+from zhen.batch.runner import BatchTranslator
 from zhen.errors import GlossaryError
-from zhen.exports import export_tmx, export_vrt
+from zhen.exports.parallel import export_tmx
+from zhen.exports.vrt import export_vrt
 from zhen.formats.tbx import MAX_FIELD, read_tbx
 from zhen.settings import DecodingOptions
 from zhen.tei.names import TEI_NS

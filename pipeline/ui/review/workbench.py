@@ -21,7 +21,7 @@ from pathlib import Path
 
 from zhen.document import Document, Sentence
 from zhen.errors import ZhenError
-from zhen.memory import MemoryBase
+from zhen.memory.base import Memory
 from zhen.qa.checks import CHECKS, Finding
 from zhen.qa.run import Counts, check_documents, of_document
 from zhen.scores import low_score_threshold
@@ -57,7 +57,7 @@ def sha256_file(path: Path) -> str:
 class Folder:
     """The review folder: its entries (cached while a file's stat is unchanged)."""
 
-    def __init__(self, root: str | Path, memory: MemoryBase | None = None,
+    def __init__(self, root: str | Path, memory: Memory | None = None,
                  translator: str = ""):
         self.root = Path(root).resolve()
         self.memory = memory
