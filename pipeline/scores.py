@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+
+from zhen import env
 
 # The QA check low-score flags a machine translation whose score is below this, unless
 # `zhen qa --low-score` or ZHEN_LOW_SCORE says otherwise.  A starting point: look at your
@@ -129,7 +130,7 @@ def low_score_threshold() -> float:
     given = _THRESHOLD.get()
     if given is not None:
         return given
-    raw = os.environ.get(LOW_SCORE_ENV, "").strip()
+    raw = (env.value(LOW_SCORE_ENV) or "").strip()
     if not raw:
         return LOW_SCORE
     value = parse_score(raw)
