@@ -29,7 +29,7 @@ ARGOS_VERSION := 1.11.0
 # A shell word for any file name: 'it'\''s'
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: all setup browser postgres test bench corpus prune clean FORCE
+.PHONY: all setup browser postgres omegat test bench corpus prune clean FORCE
 
 # One zhen process for every input: the model is loaded once and sentences of all files
 # share decoder batches.  `--update` skips each input whose TEI is up to date by content
@@ -68,9 +68,14 @@ setup:
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	$(VENV)/bin/python -m pip install --quiet --no-deps 'argostranslate==$(ARGOS_VERSION)'
+	@# llama-cpp-python[server] for the LLM engine's tests: built from source the first time
+	@# (5-10 minutes on 2 cores; pip caches the wheel); without a compiler those tests skip.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(VENV)/bin/python -m pip install --quiet -e '.[llm-test]' \
+	  || echo "make setup: llama-cpp-python could not be built; tests/test_llm.py's server tests will skip"
 	$(VENV)/bin/zhen schema fetch
 	@$(MAKE) --no-print-directory browser
 	@$(MAKE) --no-print-directory postgres
+	@$(MAKE) --no-print-directory omegat
 	@$(VENV)/bin/python -m zhen.engines.setup_model
 
 # The reading view's test drives Debian's headless Chromium (skipped where it is absent);
@@ -95,6 +100,17 @@ postgres:
 	  ($(PG_INSTALL) 2>/dev/null || (apt-get update -qq && $(PG_INSTALL))) \
 	  || echo "postgresql could not be installed: the shared memory's tests will be skipped"; \
 	else echo "no postgresql (install Debian's postgresql as root to run the shared memory's tests)"; fi
+
+# The OmegaT round trip's tests run Debian's OmegaT 3.6 headless (`omegat PROJECT
+# --mode=console-translate`, with a default JRE); skipped where it is absent.
+OMEGAT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq omegat >/dev/null
+omegat:
+	@if command -v omegat >/dev/null 2>&1; then \
+	  echo "omegat: present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  ($(OMEGAT_INSTALL) 2>/dev/null || (apt-get update -qq && $(OMEGAT_INSTALL))) \
+	  || echo "omegat could not be installed: the OmegaT round trip's tests will be skipped"; \
+	else echo "no omegat (install Debian's omegat as root to run the OmegaT round trip's tests)"; fi
 
 test:
 	$(VENV)/bin/ruff check .

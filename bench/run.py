@@ -169,6 +169,73 @@ def fail(run: Run, what: str) -> None:
         sys.exit(f"bench: {what} failed (exit {run.rc}):\n{run.stderr[-3000:]}")
 
 
+def measure_llm(ldocs: list[Path], tiny: Path, rows: dict) -> str:
+    """(l) `zhen translate` with its LLM engine on llama-cpp-python's server with a tiny
+    random GGUF, and (l.floor) the same server driven directly with the same concurrent
+    requests; adds both rows, or returns why not."""
+    proc, url = llm_server()
+    if proc is None:
+        return url
+    try:
+        registry = RUNS / "llm-models.json"
+        registry.unlink(missing_ok=True)
+        env = dict(zhen_env(), ZHEN_LLM_MODELS=str(registry))
+        sets = [x for k, v in LLM_SETTINGS.items() for x in ("--set", f"{k}={v}")]
+        added = subprocess.run([*zhen_cmd(), "model", "add", "bench", url, *sets],
+                               env=env, capture_output=True, text=True)
+        if added.returncode:
+            sys.exit(f"bench: zhen model add failed: {added.stderr}")
+        from zhen.engines.llm.profiles import choose_profile
+
+        def floor_run():
+            run = run_measured(worker_cmd(sys.executable, "llm_floor", {
+                "files": list(map(str, ldocs)), "url": url, "served": LLM_ALIAS,
+                "profile": choose_profile(LLM_ALIAS).name, "settings": LLM_SETTINGS,
+                "concurrency": LLM_CONCURRENCY}))
+            fail(run, "(l.floor)")
+            return run
+
+        floor_run()  # warms the server up
+
+        def llm_run(docs, out, memory):
+            if out.exists():
+                shutil.rmtree(out)
+            return run_measured([*zhen_cmd(), "translate", *map(str, docs), "-o", str(out),
+                                 "--model", "bench", "--memory", str(memory), "--no-enforce"],
+                                env)
+
+        walls = []
+        for _ in range(3):
+            r = llm_run([tiny], RUNS / "tiny-llm", fresh_memory("tiny-llm"))
+            fail(r, "zhen translate (one sentence, model server)")
+            walls.append(r.wall)
+        llm_fixed = statistics.median(walls)
+        log(f"(l) zhen translate --model {url} on {len(ldocs)} documents, (l.floor) the "
+            f"same requests direct: {LLM_REPS} runs each, alternating")
+        zhen_runs, floor_runs = [], []
+        for _ in range(LLM_REPS):  # alternating, so that both meet the same machine load
+            r = llm_run(ldocs, RUNS / "l", fresh_memory("l"))
+            fail(r, "(l)")
+            zhen_runs.append(r)
+            floor_runs.append(floor_run())
+        r = sorted(zhen_runs, key=lambda x: x.wall)[LLM_REPS // 2]  # the median run
+        lf = sorted(floor_runs, key=lambda x: x.json()["seconds"])[LLM_REPS // 2]
+        fl = lf.json()
+        lchars, lsent = chars_of(ldocs), len(_zhen_sentences(list(map(str, ldocs))))
+        rows["l"] = Row("l", "zhen translate, LLM server", len(ldocs), lchars, lsent, r.wall,
+                        r.wall - llm_fixed, r.rss_mb, r.busy_before, r.cpu,
+                        [f"requests {decoder_calls(r)}", f"fixed cost {llm_fixed:.1f}s",
+                         f"median of {LLM_REPS}"])
+        rows["l.floor"] = Row("l.floor", "same requests, httpx direct", len(ldocs), lchars,
+                              lsent, lf.wall, fl["seconds"], lf.rss_mb, lf.busy_before, lf.cpu,
+                              [f"requests {fl['requests']}", f"concurrency {LLM_CONCURRENCY}",
+                               f"median of {LLM_REPS}"])
+    finally:
+        proc.terminate()
+        proc.wait()
+    return ""
+
+
 # -- model and corpus ----------------------------------------------------------------------
 
 
@@ -348,7 +415,104 @@ def worker_argos(a: dict) -> dict:
             "intra": st.intra_threads, "batch": st.batch_size, "compute": st.compute_type}
 
 
-WORKERS = {"floor": worker_floor, "argos": worker_argos}
+def worker_llm_floor(a: dict) -> dict:
+    """(l.floor): the requests zhen's LLM engine sends for the documents (one per distinct
+    sentence: its prompt with the previous sentences and the sentence's glossary terms, its
+    max_tokens and sampling: zhen's own request builder), sent straight to the server with
+    httpx, `concurrency` at a time.  Building the prompts is not timed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    from zhen.engines.llm.profiles import get_profile
+    from zhen.engines.llm.prompt import build_prompt
+    from zhen.engines.llm.translator import max_tokens_for, request_body
+    from zhen.settings import LlmOptions
+    from zhen.terminology.glossary import load_glossary
+    from zhen.terminology.matcher import TermMatcher, match_terms
+
+    options = LlmOptions.from_mapping(a["settings"])
+    profile = get_profile(a["profile"])
+    glossary = load_glossary(ROOT / "glossary" / "terms.tsv")
+    matcher = TermMatcher.from_glossary(glossary)
+    terms = {t.id: t for t in glossary.terms}
+    k = options.context_sentences
+    bodies, seen = [], set()
+    for f in a["files"]:
+        sentences = _zhen_sentences([f])
+        for i, zh in enumerate(sentences):
+            if zh in seen:
+                continue
+            seen.add(zh)
+            pairs = []
+            for m in match_terms(matcher, zh):
+                pair = (zh[m.start:m.end], terms[m.term_id].rendering)
+                if pair not in pairs:
+                    pairs.append(pair)
+            req = build_prompt(profile, zh, terms=pairs,
+                               context=sentences[max(0, i - k):i] if k else [])
+            bodies.append(request_body(a["served"], profile, options, req,
+                                       max_tokens_for(zh, options)))
+    client = httpx.Client(base_url=a["url"], timeout=600, trust_env=False,
+                          limits=httpx.Limits(max_connections=a["concurrency"]))
+
+    def send(body: dict) -> int:
+        resp = client.post("/chat/completions", json=body)
+        resp.raise_for_status()
+        return len(resp.json()["choices"][0]["message"]["content"])
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(a["concurrency"]) as pool:
+        chars = sum(pool.map(send, bodies))
+    return {"seconds": time.perf_counter() - t0, "requests": len(bodies), "chars": chars}
+
+
+WORKERS = {"floor": worker_floor, "argos": worker_argos, "llm_floor": worker_llm_floor}
+
+
+# -- the LLM engine against a model server ------------------------------------------------------
+
+LLM_GGUF = OUT / "tiny-random.gguf"
+LLM_ALIAS = "zhen-bench-tiny"
+LLM_CONCURRENCY = 4
+LLM_REPS = 3  # runs of (l) and of (l.floor), alternating; the medians are compared
+# zhen's defaults, but no reply retries: a random model's replies are noise, and a retry of
+# one zhen finds wanting would be work the floor does not do; with --no-enforce, the
+# requests are the floor's own.
+LLM_SETTINGS = {"reply_retries": "0", "concurrency": str(LLM_CONCURRENCY)}
+
+
+def llm_server():
+    """llama-cpp-python's server with a tiny random GGUF on a free loopback port:
+    (process, base URL), or (None, why not)."""
+    import socket
+
+    try:
+        import llama_cpp.server  # noqa: F401
+        from zhen.engines.llm.synth import write_tiny_gguf
+    except ImportError as exc:
+        return None, f"llama-cpp-python[server] is not installed ({exc}): make setup"
+    if not LLM_GGUF.is_file():
+        write_tiny_gguf(LLM_GGUF)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(LLM_GGUF), "--host",
+         "127.0.0.1", "--port", str(port), "--model_alias", LLM_ALIAS, "--verbose", "False"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    import urllib.request
+
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(url + "/models", timeout=2):
+                return proc, url
+        except OSError:
+            if proc.poll() is not None:
+                return None, f"its server exited with {proc.returncode}"
+            time.sleep(0.1)
+    proc.kill()
+    return None, "its server did not come up in 60 s"
 
 
 # -- argos' environment ----------------------------------------------------------------------
@@ -499,6 +663,9 @@ def main() -> None:
     ap.add_argument("--grid-reps", type=int, default=2)
     ap.add_argument("--no-argos", action="store_true", help="skip (c)")
     ap.add_argument("--no-grid", action="store_true", help="skip the decoder-settings table")
+    ap.add_argument("--llm-docs", type=int, default=5,
+                    help="first N documents for the LLM engine's rows (l), (l.floor) [5]")
+    ap.add_argument("--no-llm", action="store_true", help="skip (l) and (l.floor)")
     ap.add_argument("--no-linear", action="store_true",
                     help="skip the pipeline's linearity check up to 1M characters")
     args = ap.parse_args()
@@ -648,6 +815,10 @@ def main() -> None:
                 key = f"{threads[0]} x {threads[1]}|{size} {kind}"
                 grid.setdefault(key, []).append((r.json()["seconds"], r.rss_mb))
 
+    # (l) zhen's LLM engine against a model server, (l.floor) that server driven directly
+    llm_reason = "skipped (--no-llm)" if args.no_llm else \
+        measure_llm(files[: min(args.llm_docs, len(files))], tiny, rows)
+
     # The whole pipeline from 10k to 1M characters, on the tiny model: decoding is cheap
     # there, so reading, segmenting, term matching, the memory and TEI writing weigh in.
     linear: list[tuple[int, float, float]] = []  # (characters, seconds excl. fixed, RSS MB)
@@ -685,6 +856,8 @@ def main() -> None:
         print(f"{'(c)':10}argostranslate.translate: unavailable: {argos_reason}")
     if "b.gpu" not in rows:
         print(f"{'(b.gpu)':10}zhen translate --device cuda: skipped: {gpu_reason}")
+    if "l" not in rows:
+        print(f"{'(l)':10}zhen's LLM engine: unavailable: {llm_reason}")
     print("excl. s: (a) the translate_batch call, (c) its translate() calls, zhen rows the run "
           "minus zhen's fixed cost;\nCPU s: user+system of the whole process; busy: cores "
           "busy machine-wide just before the run (other users: noise)")
@@ -738,6 +911,14 @@ def main() -> None:
               f"{verdict(clb <= 1.1)}")
     else:
         print(f"  (b.cl)/(b): {cluster_reason}")
+    if "l" in rows:
+        lr = rows["l"].cps / rows["l.floor"].cps
+        print(f"  (l)/(l.floor) zhen's LLM engine against the same server driven directly with "
+              f"the same requests,\n     {LLM_CONCURRENCY} at a time (tiny random GGUF on "
+              f"llama-cpp-python's server; zhen's fixed cost excluded): {lr:.2f}  "
+              f"(target >= 0.9)  {verdict(lr >= 0.9)}")
+    else:
+        print(f"  (l)/(l.floor): {llm_reason}")
     limit = model_mb + 400
     print(f"  peak RSS vs model {model_mb:.0f} MB + 400 = {limit:.0f} MB: (b) {b.rss_mb:.0f} MB "
           f"{verdict(b.rss_mb < limit)}; "

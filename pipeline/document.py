@@ -91,6 +91,15 @@ class Sentence:
     def human(self) -> bool:
         return self.origin is Origin.HUMAN
 
+    @property
+    def zh_text(self) -> str:
+        """The Chinese as the TEI's `s`, XLIFF, TMX and OmegaT have it: without the white
+        space after it, which the TEI writes between this `s` and the next (the segmenter
+        leaves white space at the end of a sentence only; a line break, which no reader
+        leaves in a paragraph, would stay)."""
+        text = self.zh.rstrip()
+        return self.zh if "\n" in self.zh[len(text):] else text
+
     def take_translation(self, done: Sentence) -> None:
         """Take the translation of `done` (the same Chinese sentence, the same terms)."""
         self.en, self.origin, self.score = done.en, done.origin, done.score
@@ -163,6 +172,8 @@ class Provenance:
     settings: str = ""  # every decoding setting, as JSON (settings.DecodingOptions.to_record)
     sentences_human: int = 0  # English sentences written or revised by a person
     translators: tuple[str, ...] = ()  # the people who did, as named to zhen
+    model_desc: str = ""  # the engine's account of itself for people, where it gives one
+    signature: str = ""  # the run signature (zhen.signature.RunSignature), "" before 0.3
 
     @property
     def options(self):

@@ -39,6 +39,8 @@ VARIABLES: tuple[Variable, ...] = (
              "(argostranslate's own setting)"),
     Variable("ZHEN_MODELS_DIR", "where `zhen model install` puts models of the other kinds "
              "(default: zhen's user data folder)"),
+    Variable("ZHEN_LLM_MODELS", "the file of model servers registered with `zhen model add` "
+             "(default: `models.json` in zhen's user config folder)"),
     Variable("XDG_DATA_HOME", "the user data folder (Argos packages' default home)", False),
     Variable("JAVA_HOME", "the Java that runs jing, where `java` is not on the PATH", False),
     Variable("PGCONNECT_TIMEOUT", "libpq's connection timeout (zhen's default: 10 s)", False),
@@ -51,6 +53,13 @@ def value(name: str) -> str | None:
     """The variable's value, or None when it is unset or empty."""
     if name not in _NAMES:
         raise KeyError(f"{name} is not in zhen.env.VARIABLES")
+    return os.environ.get(name) or None
+
+
+def api_key(name: str) -> str | None:
+    """The API key of a model server, from the variable the user named for it
+    (`zhen model add --api-key-env NAME`); None when it is unset or empty.  The key is
+    sent to that server and never written anywhere."""
     return os.environ.get(name) or None
 
 

@@ -11,6 +11,7 @@ is in the English, as the WMT terminology task counts it.
 from __future__ import annotations
 
 import multiprocessing
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ class EvalResult:
     bleu_signature: str = ""
     chrf_signature: str = ""
     hypotheses: tuple[str, ...] = ()
+    term_success_wmt: float | None = None  # WMT25 terminology task (`wmt_term_success`)
 
     @property
     def term_success(self) -> float | None:
@@ -100,10 +102,11 @@ def _translate_in_child(args: dict) -> dict:
     batch = BatchTranslator(Path(args["glossary"]), args["model"], args["options"])
     sentences = [Sentence(id=f"s{n}", zh=zh, terms=match_terms(batch.matcher, zh))
                  for n, zh in enumerate(args["sources"], start=1)]
-    batch.decoder.start()  # load the model before the clock starts
+    batch.decoder.start()  # load the model (or reach its server) before the clock starts
     start = time.perf_counter()
     batch.translate_sentences(sentences)
     seconds = time.perf_counter() - start
+    batch.decoder.close()
     hits = total = 0
     for s in sentences:
         spans = allocate_renderings(s.en or "", s.terms, batch.terms)
@@ -111,7 +114,25 @@ def _translate_in_child(args: dict) -> dict:
         hits += sum(1 for span in spans if span is not None)
     return {"hypotheses": [s.en or "" for s in sentences], "seconds": seconds,
             "term_hits": hits, "term_total": total, "kind": batch.model.kind,
+            "term_success_wmt": wmt_term_success(sentences, batch.terms),
             "name": batch.model.name, "peak_rss_mb": _peak_rss_mb()}
+
+
+def wmt_term_success(sentences, terms) -> float | None:
+    """Term success as the WMT25 terminology task defines it: per term of a sentence,
+    min(occurrences of an approved rendering in the English / occurrences of the source
+    term, 1), averaged over every (sentence, term); None without terms."""
+    from zhen.terminology.renderings import find_renderings
+
+    scores = []
+    for s in sentences:
+        counts: dict[str, int] = {}
+        for occ in s.terms:
+            counts[occ.term_id] = counts.get(occ.term_id, 0) + 1
+        for term_id, n in counts.items():
+            found = len(find_renderings(s.en or "", terms[term_id].rendering))
+            scores.append(min(found / n, 1.0))
+    return sum(scores) / len(scores) if scores else None
 
 
 def _peak_rss_mb() -> float:
@@ -141,7 +162,8 @@ def evaluate(models: list[str], sources: list[str], references: list[str], gloss
         results.append(EvalResult(
             model=out["name"], kind=out["kind"], sentences=len(sources),
             bleu=scores["bleu"], chrf=scores["chrf"], term_hits=out["term_hits"],
-            term_total=out["term_total"], seconds=out["seconds"],
+            term_total=out["term_total"], term_success_wmt=out["term_success_wmt"],
+            seconds=out["seconds"],
             peak_rss_mb=out["peak_rss_mb"], bleu_signature=scores["bleu_signature"],
             chrf_signature=scores["chrf_signature"], hypotheses=tuple(out["hypotheses"])))
     return results
@@ -149,18 +171,21 @@ def evaluate(models: list[str], sources: list[str], references: list[str], gloss
 
 def format_table(results: list[EvalResult]) -> str:
     """One row per model, aligned, with the signatures below."""
-    head = f"{'model':40} {'kind':8} {'BLEU':>6} {'chrF++':>7} {'terms':>7} {'sent/s':>8} " \
-           f"{'RSS MB':>7}"
+    head = f"{'model':40} {'kind':8} {'BLEU':>6} {'chrF++':>7} {'terms':>7} {'WMT25':>7} " \
+           f"{'sent/s':>8} {'RSS MB':>7}"
     rows = [head, "-" * len(head)]
     for r in results:
         terms = f"{100 * r.term_success:.1f}%" if r.term_success is not None else "-"
+        wmt = f"{100 * r.term_success_wmt:.1f}%" if r.term_success_wmt is not None else "-"
         rows.append(f"{r.model[:40]:40} {r.kind:8} {r.bleu:6.2f} {r.chrf:7.2f} {terms:>7} "
-                    f"{r.sentences_per_second:8.1f} {r.peak_rss_mb:7.0f}")
+                    f"{wmt:>7} {r.sentences_per_second:8.1f} {r.peak_rss_mb:7.0f}")
     if results:
         rows += ["", f"BLEU: {results[0].bleu_signature}",
                  f"chrF++: {results[0].chrf_signature}",
                  "terms: share of glossary occurrences whose approved rendering is in the "
-                 "English"]
+                 "English",
+                 "WMT25: term success as the WMT25 terminology task counts it: per term of a "
+                 "sentence, min(approved renderings / source occurrences, 1), averaged"]
     return "\n".join(rows)
 
 
@@ -171,7 +196,9 @@ def write_hypotheses(results: list[EvalResult], out_dir: Path) -> list[Path]:
 
     written = []
     for r in results:
-        path = Path(out_dir) / f"{r.model}.en"
+        # a served model's id may be a path or hold slashes (tencent/HY-MT1.5-1.8B)
+        name = re.sub(r"[^\w.+-]+", "_", r.model).strip("._") or "model"
+        path = Path(out_dir) / f"{name}.en"
         write_atomic(path, "".join(one_line(h) + "\n" for h in r.hypotheses).encode("utf-8"))
         written.append(path)
     return written

@@ -102,3 +102,67 @@ class DecodingOptions:
 def cli_fields():
     """The fields `zhen translate` offers as options, with their metadata."""
     return [f for f in fields(DecodingOptions) if f.metadata.get("cli", True)]
+
+
+@dataclass(frozen=True)
+class LlmOptions:
+    """How zhen drives a model on an OpenAI-compatible server (model kind `llm`); `zhen
+    model add --set NAME=VALUE` keeps other values with the endpoint.  The fields marked
+    as changing the output are part of the memory key."""
+
+    context_sentences: int = _setting(
+        2, "Previous sentences of the document given as read-only context (0: none).", True,
+        min=0, max=20)
+    references: int = _setting(
+        3, "People's translations of similar sentences (fuzzy matches in the memory) given "
+        "as references (0: none).", True, min=0, max=10)
+    reference_min_score: float = _setting(
+        75.0, "Least fuzzy-match score (0-100) of a reference.", True, min=0.0, max=100.0)
+    batch_sentences: int = _setting(
+        1, "Sentences per request, as a JSON array (1: one request per sentence).", True,
+        min=1, max=64)
+    temperature: float = _setting(0.0, "Sampling temperature (0: greedy).", True, min=0.0)
+    seed: int = _setting(42, "Sampling seed.", True)
+    max_tokens_ratio: float = _setting(
+        2.0, "Cap on generated tokens per source character.", True, min=0.1)
+    max_tokens_extra: int = _setting(32, "Tokens allowed beyond the ratio.", True, min=0)
+    reply_retries: int = _setting(
+        2, "Retries of a reply that is empty, holds Chinese or is far outside the length "
+        "ratio (each with another seed); then it is kept and flagged.", True, min=0, max=5)
+    concurrency: int = _setting(
+        0, "Requests at once (0: the server's parallel slots where it says, else 4).",
+        False, min=0)
+    timeout: float = _setting(120.0, "Seconds to wait for one reply.", False, min=0.1)
+    http_retries: int = _setting(
+        4, "Retries of a refused or reset connection, a timeout, HTTP 429 or 5xx.", False,
+        min=0, max=10)
+    backoff: float = _setting(1.0, "First retry's delay in seconds (doubled each time).",
+                              False, min=0.0)
+
+    def output_settings(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["output"]}
+
+    def to_record(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_mapping(cls, data: dict) -> LlmOptions:
+        """Options from NAME=VALUE strings or values (types from the fields); ValueError
+        naming the bad one."""
+        values = {}
+        known = {f.name: f for f in fields(cls)}
+        for name, raw in data.items():
+            f = known.get(name.replace("-", "_"))
+            if f is None:
+                raise ValueError(f"{name}: no such setting (settings: {', '.join(known)})")
+            kind = type(f.default)
+            try:
+                value = kind(raw)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}={raw}: not a {kind.__name__}") from None
+            lo, hi = f.metadata.get("min"), f.metadata.get("max")
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise ValueError(f"{name}={raw}: out of range "
+                                 f"({lo if lo is not None else '-'}..{hi if hi is not None else '-'})")
+            values[f.name] = value
+        return cls(**values)

@@ -27,6 +27,7 @@ from zhen.batch import runner as batch_module
 from zhen.batch.runner import BatchTranslator
 from zhen.engines.decoder import LocalDecoder
 from zhen.settings import DecodingOptions
+from zhen.signature import RunSignature
 
 # Chunks of 16 sentences (4 batches of 64 tokens at one thread), so that 50 documents make
 # about 15 chunks to share out.
@@ -292,7 +293,9 @@ def test_local_workers_listen_on_localhost_only_without_the_malloc_trap(package_
     from zhen.engines.registry import load_model
 
     options = resolve_device(DecodingOptions(threads=1))
-    decoder = ClusterDecoder("local:2", load_model(package_dir), options, "cpu")
+    model = load_model(package_dir)
+    signature = RunSignature(model.model_id, options.output_key(), "", "test")
+    decoder = ClusterDecoder("local:2", model, options, "cpu", signature)
     try:
         decoder.start()
         me = psutil.Process()
@@ -390,7 +393,7 @@ def test_scheduler_lost_mid_run(corpus, reference, tiny_model, tmp_path):
     assert res.returncode == 0, res.stderr
     expected, counts = reference["second"]
     assert summary(res.stderr)["decoded"] == counts["decoded"] - saved
-    mask = re.compile(rb'(<note type="translation-memory">)\d+')
+    mask = re.compile(rb'(<note type="translation-memory">|"from_memory": )\d+')
     assert {k: mask.sub(rb"\1N", v) for k, v in outputs(tmp_path / "out").items()} == \
         {k: mask.sub(rb"\1N", v) for k, v in expected.items()}
 

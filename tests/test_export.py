@@ -152,8 +152,8 @@ def test_tmx_pairs_read_by_translate_toolkit_equal_the_tei(tei_files, tmp_path):
     found = {}
     for unit in store.units:
         langs = {node.get(XML_LANG): node.findtext("seg") for node in unit.getlanguageNodes()}
-        found[unit.getid()] = (langs["zh"], langs["en"])
-        assert (unit.source, unit.target) == (langs["zh"], langs["en"])
+        found[unit.getid()] = (langs["zh-CN"], langs["en"])
+        assert (unit.source, unit.target) == (langs["zh-CN"], langs["en"])
     assert found == tei_pairs(tei_files)
     assert "brief-b:zh.p1.s2" not in found  # untranslated sentences are no TM entries
 
@@ -165,7 +165,7 @@ def test_tmx_header_and_props(tei_files, tmp_path):
     assert root.get("version") == "1.4"
     header = root.find("header")
     for name, value in {"creationtool": "zhen", "datatype": "plaintext", "segtype": "sentence",
-                        "adminlang": "en", "srclang": "zh"}.items():
+                        "adminlang": "en", "srclang": "zh-CN"}.items():
         assert header.get(name) == value
     assert header.get("creationtoolversion") and header.get("o-tmf")
     (tu,) = root.xpath("//tu[@tuid='policy-a:zh.p1.s1']")

@@ -70,8 +70,8 @@ def test_the_wheel_holds_the_zhen_package_and_its_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "zhen/__init__.py" in names and "zhen/__main__.py" in names
     assert not any(n.startswith("pipeline/") for n in names)
-    for data in ("zhen/review/static/index.html", "zhen/review/static/review.js",
-                 "zhen/review/static/review.css"):
+    for data in ("zhen/ui/review/static/index.html", "zhen/ui/review/static/review.js",
+                 "zhen/ui/review/static/review.css"):
         assert data in names
     assert any(n.startswith("zhen/engines/") for n in names)
     assert any(n.startswith("zhen/readers/") for n in names)

@@ -115,3 +115,32 @@ def test_header_alone_reads_back_like_the_whole_file(tmp_path):
         whole.source, whole.provenance, whole.terms, whole.title)
     assert header.provenance == doc.provenance
     assert header.paragraphs == []
+
+
+def test_header_counts_are_data_and_older_files_still_read():
+    """The counts are in the provenance record (xenoData); a file from zhen 0.2.0, which
+    gave them only in its notes' prose, reads back the same."""
+    import json
+
+    from zhen.document import Origin
+    from zhen.signature import RunSignature
+
+    doc = sample_document()
+    doc.provenance.signature = str(RunSignature.of(doc.provenance))
+    doc.paragraphs[0].sentences[0].origin = Origin.HUMAN
+    doc.paragraphs[0].sentences[0].translator = "Li"
+    root = etree.fromstring(tei_bytes(doc))
+    xeno = root.find(f".//{{{TEI_NS}}}xenoData")
+    record = json.loads(xeno.text)
+    assert record["counts"] == {"sentences": 3, "human": 1, "from_memory": 1,
+                                "dropped_characters": 2}
+    assert record["signature"] == doc.provenance.signature
+    back = parse_tei(root, "sample.tei.xml")
+    assert back.provenance.signature == doc.provenance.signature
+    assert (back.provenance.sentences_human, back.provenance.sentences_from_memory,
+            back.source.dropped_chars) == (1, 1, 2)
+    del record["counts"]
+    xeno.text = json.dumps(record)
+    older = parse_tei(root, "sample.tei.xml")
+    assert (older.provenance.sentences_human, older.provenance.sentences_from_memory,
+            older.source.dropped_chars) == (1, 1, 2)

@@ -22,8 +22,9 @@ from zhen.document import Origin, Sentence, Term, TermStatus
 from zhen.engines.decoder import Decoder
 from zhen.engines.engine import thread_split
 from zhen.memory.base import HumanTranslation, Memory
-from zhen.memory.keys import memory_context, sentence_key
+from zhen.memory.keys import sentence_key
 from zhen.settings import DecodingOptions
+from zhen.signature import RunSignature
 from zhen.tei.edits import ExistingOutput
 from zhen.terminology.renderings import locate_renderings
 
@@ -35,14 +36,14 @@ class SentenceResolver:
 
     RUN_CACHE_SIZE = 100_000
 
-    def __init__(self, terms: dict[str, Term], model_id: str, options: DecodingOptions,
-                 decoder: Decoder, memory: Memory | None = None):
+    def __init__(self, terms: dict[str, Term], signature: RunSignature,
+                 options: DecodingOptions, decoder: Decoder, memory: Memory | None = None):
         self.terms = terms
-        self.model_id = model_id
+        self.model_id = signature.model
         self.options = options
         self.decoder = decoder
         self.memory = memory
-        self.context = memory_context(model_id, options.output_key())
+        self.context = signature.context()
         # People's translations found in outputs about to be overwritten, by normalised
         # source: those edited in the file win over the memory, those marked human before
         # serve where the memory has none (it may be off, or another file).

@@ -23,7 +23,6 @@ written in order once decoded.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import logging
 import os
 from collections import deque
@@ -46,6 +45,7 @@ from zhen.memory import open_memory
 from zhen.memory.base import Memory
 from zhen.readers import metadata_fingerprint, open_input
 from zhen.settings import DecodingOptions
+from zhen.signature import RunSignature
 from zhen.tei.body import TeiWriter
 from zhen.tei.edits import ExistingOutput, inspect_output
 from zhen.terminology.glossary import load_glossary
@@ -86,9 +86,12 @@ class BatchTranslator:
         # the device and compute type chosen now: the compute type is part of the key
         self.options = decoding_options(requested, cluster)
         self.memory = memory
-        decoder = open_decoder(self.model, self.options, cluster, requested.device)
-        self.resolver = SentenceResolver(self.terms, self.model.model_id, self.options,
-                                         decoder, memory)
+        self.signature = RunSignature(self.model.model_id, self.model.output_key(self.options),
+                                      self.glossary.sha256, __version__)
+        decoder = open_decoder(self.model, self.options, self.signature, cluster,
+                               requested.device, memory)
+        self.resolver = SentenceResolver(self.terms, self.signature, self.options, decoder,
+                                         memory)
 
     @property
     def decoder(self):
@@ -97,23 +100,15 @@ class BatchTranslator:
 
     def provenance(self, from_memory: int = 0, engine: bool = True) -> Provenance:
         """The header's account of this batch; engine=False leaves out the CTranslate2
-        version, which takes importing it."""
-        if engine:
-            import ctranslate2
+        version, which takes importing it.  It records this batch's run signature."""
         return Provenance(
-            package_name=self.model.name,
-            package_version=self.model.version,
-            package_synthetic=self.model.synthetic,
-            ctranslate2_version=ctranslate2.__version__ if engine else "",
             glossary_path=self.glossary.path.name,
             glossary_sha256=self.glossary.sha256,
             pipeline_version=__version__,
             date=_dt.date.today().isoformat(),
             sentences_from_memory=from_memory,
-            model_kind=self.model.kind,
-            model_fingerprint=self.model.fingerprint,
-            device=self.options.device,
-            settings=self.options.to_record(),
+            signature=str(self.signature),
+            **self.model.provenance(self.options, engine),
         )
 
     def is_up_to_date(self, path: Path, existing: ExistingOutput | None) -> bool:
@@ -129,12 +124,10 @@ class BatchTranslator:
         except (OSError, ZhenError):  # reading it says what is wrong
             return False
         doc = existing.doc
+        # a header written before the signature was recorded gives it through its fields
+        recorded = doc.provenance.signature or str(RunSignature.of(doc.provenance))
         return (doc.source.sha256 == source_sha256 and doc.source.meta_sha256 == metadata
-                and _settings(doc.provenance) == self._settings)
-
-    @functools.cached_property
-    def _settings(self) -> tuple:
-        return _settings(self.provenance(engine=False))
+                and recorded == str(self.signature))
 
     def translate_sentences(self, sentences: list[Sentence], progress=None) -> int:
         """Fill the English side of `sentences` (see `SentenceResolver`); returns how many
@@ -155,7 +148,8 @@ class BatchTranslator:
 
         Without keep_going the first failing input stops the run: the inputs before it
         are finished, none after it is read, and the error is raised.  With update, an
-        input whose output is up to date (`is_up_to_date`) is skipped.
+        input whose output is up to date (`is_up_to_date`: the same run signature) is
+        skipped.
         """
         inputs = list(map(Path, inputs))
         targets = {}
@@ -339,6 +333,8 @@ class _Run:
         later flush; without, every window sent is written before returning.  Decoding
         here, each window is written at once."""
         if self.window:
+            for job, para in self.window:  # each document's sentences, in reading order
+                self.resolver.decoder.read(job, para.sentences)
             sentences = [s for _, para in self.window for s in para.sentences]
             decoded, waits = self.resolver.submit(sentences, self.bar.update)
             self.report.sentences_translated += decoded
@@ -433,19 +429,6 @@ class _Run:
         if not self.keep_going:
             raise exc
         log.error("%s", exc)
-
-
-def _settings(prov: Provenance) -> tuple:
-    """What in a TEI header decides its translation, besides the source: the model, the
-    settings that change the output (not threads, batches or the device), the glossary
-    and zhen's version."""
-    try:
-        output = DecodingOptions.from_record(prov.settings).output_key() if prov.settings \
-            else ""
-    except (ValueError, TypeError):
-        output = ""
-    return (prov.model_kind, prov.package_name, prov.package_version, prov.model_fingerprint,
-            output, prov.glossary_sha256, prov.pipeline_version)
 
 
 def _same_file(a: Path, b: Path) -> bool:

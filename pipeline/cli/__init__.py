@@ -12,7 +12,7 @@ import sys
 
 import click
 from zhen import __version__
-from zhen.cli import checks, exchange, glossary, memory, models, translate, views
+from zhen.cli import checks, exchange, glossary, memory, models, servers, translate, views
 from zhen.cli.options import Failed
 
 
@@ -25,6 +25,8 @@ def cli() -> None:
 # The command table: every command module imports only click at its top.
 cli.add_command(translate.translate)
 cli.add_command(models.model)
+models.model.add_command(servers.model_add)
+models.model.add_command(servers.model_remove)
 cli.add_command(models.schema)
 cli.add_command(models.eval_)
 cli.add_command(checks.validate)

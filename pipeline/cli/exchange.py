@@ -17,27 +17,33 @@ from zhen.exports import FORMATS
 # -- export and import ------------------------------------------------------------------
 
 
+MEMORY_EXPORTS = ("omegat", "xliff")  # the exports that read the memory
 
 
 @click.command("export")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(FORMATS)))
 @click.argument("tei", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out", type=click.Path(), required=True,  # str: keeps a final /
-              help="File (tmx, cesalign), folder (vrt, xliff) or prefix (moses; a folder: "
-                   "NAME.zh and NAME.en in it) to write.")
+              help="File (tmx, cesalign), folder (vrt, xliff; omegat: a new one) or prefix "
+                   "(moses; a folder: NAME.zh and NAME.en in it) to write.")
 @click.option("--name", default="zhen", show_default=True,
               help="Corpus name (vrt; moses into a folder).")
 @click.option("--memory", "memory_path", type=MEMORY, default=None,
               help="Memory (file or postgresql:// URL) whose human translations give fuzzy "
-                   "matches (xliff) "
+                   "matches (xliff, omegat) and pre-fill the project (omegat) "
                    "[default: $ZHEN_MEMORY or the user cache].")
-@click.option("--no-memory", is_flag=True, help="No fuzzy matches (xliff).")
-def export(fmt, tei, out, name, memory_path, no_memory):
-    """Export TEI files read back into FORMAT: tmx, vrt, moses, cesalign or xliff."""
+@click.option("--no-memory", is_flag=True, help="No fuzzy matches (xliff, omegat).")
+@click.option("--rainbow", is_flag=True,
+              help="xliff: each target a copy of the Chinese, zhen's English as alt-trans (the "
+                   "Okapi Rainbow convention OmegaT's XLIFF filter reads).")
+def export(fmt, tei, out, name, memory_path, no_memory, rainbow):
+    """Export TEI files read back into FORMAT: tmx, vrt, moses, cesalign, xliff or omegat."""
     from zhen.exports import ExportOptions
 
-    with opened_memory(memory_path, no_memory or fmt != "xliff") as memory:
-        written = FORMATS[fmt].write(list(tei), out, ExportOptions(name, memory))
+    if rainbow and fmt != "xliff":
+        raise click.UsageError(f"--rainbow is an option of the xliff export, not of {fmt}")
+    with opened_memory(memory_path, no_memory or fmt not in MEMORY_EXPORTS) as memory:
+        written = FORMATS[fmt].write(list(tei), out, ExportOptions(name, memory, rainbow))
     for path in written:
         click.echo(f"wrote {path}")
 
@@ -66,6 +72,31 @@ def import_xliff(files, tei_dir, memory_path, no_memory, translator):
                    f"{r.unchanged} unchanged")
     click.echo(f"zhen: {sum(r.changed for r in results)} human translation(s) applied to "
                f"{len(results)} file(s)", err=True)
+
+
+@import_.command("omegat")
+@click.argument("project", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "tei_dir", type=click.Path(path_type=Path, file_okay=False),
+              default="output", show_default=True,
+              help="Folder of the TEI files the project was exported from.")
+@memory_options
+@translator_option
+def import_omegat(project, tei_dir, memory_path, no_memory, translator):
+    """Apply the translator's work in the OmegaT PROJECT (from `zhen export omegat`) to its
+    TEI files: marked human with the translator OmegaT recorded, terms re-located, the
+    memory updated."""
+    from zhen.tei.omegat import import_omegat as apply
+
+    with opened_memory(memory_path, no_memory) as memory:
+        done = apply(project, tei_dir, memory, translator)
+    for r in done.results:
+        click.echo(f"{r.path}: {r.changed} sentence(s) from the translator, "
+                   f"{r.unchanged} unchanged")
+    if done.orphaned:
+        click.echo(f"zhen: {done.orphaned} translation(s) in the project memory match no "
+                   "segment of the project (left alone)", err=True)
+    click.echo(f"zhen: {sum(r.changed for r in done.results)} human translation(s) applied to "
+               f"{len(done.results)} file(s)", err=True)
 
 
 @click.command()

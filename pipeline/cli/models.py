@@ -32,16 +32,22 @@ def model_install(spec):
 
 @model.command("list")
 def model_list():
-    """List installed zh→en models: name, kind, version, folder."""
+    """List installed zh→en models (name, kind, version, folder) and registered model
+    servers (name, kind llm, served model and profile, URL, whether it answers)."""
     from zhen.engines.argos import argos_packages_dir
+    from zhen.engines.llm.registry import server_rows
     from zhen.engines.registry import installed_models, models_dir
 
     models = installed_models()
-    if not models:
-        click.echo(f"no zh→en model installed in {argos_packages_dir()} or {models_dir()}")
+    servers = server_rows()
+    if not models and not servers:
+        click.echo(f"no zh→en model installed in {argos_packages_dir()} or {models_dir()}, "
+                   "and no model server registered (zhen model add NAME URL)")
     for info in models:
         flag = "  (synthetic: random weights)" if info.synthetic else ""
         click.echo(f"{info.name}\t{info.kind}\t{info.version}\t{info.path}{flag}")
+    for row in servers:
+        click.echo("\t".join(row))
 
 
 @model.command("synth")
@@ -97,7 +103,8 @@ def schema(action):
 @click.option("--tmx", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="A TMX test set instead of --source and --reference.")
 @click.option("--model", "models", multiple=True, required=True,
-              help="A model to evaluate (repeatable): installed name, folder or .argosmodel.")
+              help="A model to evaluate (repeatable): installed name, folder, .argosmodel, "
+                   "or a model server's URL or name.")
 @glossary_option
 @decoding_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",

@@ -77,7 +77,8 @@ def model_option(f):
     return click.option(
         "--model", default=None,  # None: engines.resolve_model reads $ZHEN_MODEL
         help="Model: installed name, model folder (Argos package, OPUS-MT or NLLB-200/"
-             "M2M-100 conversion) or .argosmodel file [default: $ZHEN_MODEL, else the "
+             "M2M-100 conversion), .argosmodel file, a model server's URL "
+             "(http://HOST:PORT/v1) or name (zhen model add) [default: $ZHEN_MODEL, else the "
              "installed zh→en model].")(f)
 
 

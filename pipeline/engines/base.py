@@ -41,12 +41,34 @@ class ModelInfo:
     @property
     def model_id(self) -> str:
         """What identifies the model's behaviour (memory and --update key part)."""
-        return f"{self.kind}:{self.name}@{self.version}#{self.fingerprint[:16]}"
+        from zhen.signature import model_id
+
+        return model_id(self.kind, self.name, self.version, self.fingerprint)
 
     def record(self) -> dict:
         """The identity as plain data, for the TEI header."""
         return {"kind": self.kind, "name": self.name, "version": self.version,
                 "fingerprint": self.fingerprint, "synthetic": self.synthetic}
+
+    # What the batch runner asks of a model (a model on a server answers otherwise, and
+    # brings its own decoder: engines.llm.model.ServerModel).
+
+    def output_key(self, options) -> str:
+        """The decoding settings that change this model's output, as a key part."""
+        return options.output_key()
+
+    def provenance(self, options, engine: bool = True) -> dict:
+        """The header's account of the model and its settings (Provenance fields);
+        engine=False leaves out the CTranslate2 version, which takes importing it."""
+        version = ""
+        if engine:
+            import ctranslate2
+
+            version = ctranslate2.__version__
+        return {"package_name": self.name, "package_version": self.version,
+                "package_synthetic": self.synthetic, "ctranslate2_version": version,
+                "model_kind": self.kind, "model_fingerprint": self.fingerprint,
+                "device": options.device, "settings": options.to_record()}
 
 
 class ModelKind(Protocol):

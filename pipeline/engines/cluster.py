@@ -47,6 +47,7 @@ from zhen.engines.base import ModelInfo
 from zhen.engines.registry import load_engine
 from zhen.errors import ClusterError, ModelError, ZhenError
 from zhen.settings import DecodingOptions
+from zhen.signature import RunSignature
 
 try:
     from distributed import WorkerPlugin
@@ -261,17 +262,19 @@ class ClusterDecoder:
     their callbacks, in this thread, as they arrive.  Connects (or starts `local:N`) at
     the first chunk, so a run with nothing to decode needs no cluster."""
 
-    def __init__(self, spec: str, model: ModelInfo, options: DecodingOptions, device: str):
+    def __init__(self, spec: str, model: ModelInfo, options: DecodingOptions, device: str,
+                 signature: RunSignature):
         self.spec = spec
         self.address, self.local_workers = parse_address(spec)
         _require_dask()
         self.model = _absolute(model)
         self.options = options
         self.device = device
-        digest = hashlib.sha256(repr((self.model, options.to_record(), device)).encode())
-        from zhen import __version__
-
-        digest.update(__version__.encode())
+        # The run's model and output settings (its signature's context, not the glossary:
+        # terms travel with the chunks) and what the workers load with besides (the
+        # folder, device, threads): a worker holding another model is never used.
+        digest = hashlib.sha256(f"{signature.context()}|{signature.version}|{self.model.path}"
+                                f"|{options.to_record()}|{device}".encode())
         self.plugin = f"zhen-model-{digest.hexdigest()[:16]}"
         self.client = None
         self.cluster = None
@@ -422,6 +425,9 @@ class ClusterDecoder:
                 from None
         self._pending[future.key] = (future, chunk, finished)
         future.add_done_callback(self._arrived.put)
+
+    def read(self, document, sentences: list[Sentence]) -> None:
+        """Nothing: the chunks carry no context."""
 
     def deliver(self, until: Callable[[], bool] = lambda: False) -> None:
         """Hand the chunks that are done to their callbacks, waiting for more until

@@ -22,6 +22,7 @@ from zhen.document import Sentence, Term
 from zhen.engines.base import ModelInfo
 from zhen.engines.registry import load_engine
 from zhen.settings import DecodingOptions
+from zhen.signature import RunSignature
 
 Finished = Callable[[list[Sentence]], None]
 
@@ -52,6 +53,10 @@ class Decoder(Protocol):
 
     def deliver(self, until: Callable[[], bool] = lambda: False) -> None:
         """Hand over the chunks done elsewhere until `until()` or none is in flight."""
+
+    def read(self, document: object, sentences: list[Sentence]) -> None:
+        """A document's next sentences in reading order, before any is filled (a decoder
+        that gives the model the previous sentences as context keeps them)."""
 
     def close(self) -> None:
         """Release what the decoder holds."""
@@ -98,6 +103,9 @@ class LocalDecoder:
     def deliver(self, until: Callable[[], bool] = lambda: False) -> None:
         """Nothing is ever in flight here."""
 
+    def read(self, document: object, sentences: list[Sentence]) -> None:
+        """Nothing: sentences are decoded on their own."""
+
     def close(self) -> None:
         pass
 
@@ -114,13 +122,19 @@ def decoding_options(options: DecodingOptions, cluster: str | None) -> DecodingO
     return resolve_device(options)
 
 
-def open_decoder(model: ModelInfo, options: DecodingOptions, cluster: str | None = None,
-                 requested_device: str = "auto") -> Decoder:
+def open_decoder(model: ModelInfo, options: DecodingOptions, signature: RunSignature,
+                 cluster: str | None = None, requested_device: str = "auto",
+                 memory=None) -> Decoder:
     """The decoder for `model` with the run's resolved `options`: here, or on the Dask
     cluster `cluster` (tcp://HOST:PORT or local:N; `requested_device` is what each worker
-    resolves)."""
+    resolves; the run's `signature` names what the workers load), or the model's own (a
+    model on a server: `open_decoder(options, cluster, memory)`, which may read people's
+    translations in the run's `memory`)."""
+    own = getattr(model, "open_decoder", None)
+    if own is not None:
+        return own(options, cluster, memory)
     if cluster:
         from zhen.engines.cluster import ClusterDecoder
 
-        return ClusterDecoder(cluster, model, options, requested_device)
+        return ClusterDecoder(cluster, model, options, requested_device, signature)
     return LocalDecoder(model, options)

@@ -19,9 +19,9 @@ from zhen.errors import ModelError
 
 def model_kinds() -> dict[str, ModelKind]:
     """The kinds, in the order folders are tried."""
-    from zhen.engines import argos, nllb, opus_mt
+    from zhen.engines import argos, llm, nllb, opus_mt
 
-    return {k.name: k for k in (argos.KIND, opus_mt.KIND, nllb.KIND)}
+    return {k.name: k for k in (argos.KIND, opus_mt.KIND, nllb.KIND, llm.KIND)}
 
 
 def kind_label(kind: str) -> str:
@@ -88,6 +88,11 @@ def resolve_model(spec: str | os.PathLike | None) -> ModelInfo:
                 "or pass --model / set ZHEN_MODEL"
             )
         return models[0]
+    for kind in model_kinds().values():  # a model that is no folder: a server's URL or name
+        resolve = getattr(kind, "resolve", None)
+        found = resolve(str(spec)) if resolve else None
+        if found is not None:
+            return found
     path = Path(spec)
     if path.is_dir():
         return load_model(path)

@@ -54,7 +54,7 @@ SYNTH_SIZES: dict[str, SynthSize] = {
 }
 
 # The checkout's glossary (its terms train the tokenizer); an installed wheel has none.
-DEFAULT_GLOSSARY = Path(__file__).resolve().parent.parent / "glossary" / "terms.tsv"
+DEFAULT_GLOSSARY = Path(__file__).resolve().parents[2] / "glossary" / "terms.tsv"
 SPECIALS = ("<unk>", "<blank>", "<s>", "</s>")
 MAX_POSITIONS = 5000  # rows of the position-encoding table, as OpenNMT-py
 

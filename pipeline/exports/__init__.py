@@ -18,7 +18,8 @@ from zhen.memory.base import Memory
 @dataclass(frozen=True)
 class ExportOptions:
     corpus_name: str = "zhen"  # vrt
-    memory: Memory | None = None  # for fuzzy matches (xliff)
+    memory: Memory | None = None  # fuzzy matches (xliff, omegat), pre-filling (omegat)
+    rainbow: bool = False  # xliff: target = copy of the source, the English as alt-trans
 
 
 @dataclass(frozen=True)
@@ -48,5 +49,10 @@ FORMATS: dict[str, ExportFormat] = {
                              lambda tei, out, o: _module("parallel").export_cesalign(tei, out)),
     "xliff": ExportFormat("one XLIFF 1.2 file per document for CAT tools (OmegaT, Trados, "
                           "memoQ); `zhen import xliff` brings the edits back", "folder",
-                          lambda tei, out, o: _module("xliff").export_xliff(tei, out, o.memory)),
+                          lambda tei, out, o: _module("xliff").export_xliff(
+                              tei, out, o.memory, o.rainbow)),
+    "omegat": ExportFormat("a ready OmegaT project (a new folder); `zhen import omegat` "
+                           "brings the translator's work back", "folder",
+                           lambda tei, out, o: _module("omegat").export_omegat(
+                               tei, out, o.memory)),
 }

@@ -13,6 +13,7 @@ from pathlib import Path
 from lxml import etree
 from zhen import __version__
 from zhen.exports.common import TeiDoc, is_pair, load_documents, one_line
+from zhen.formats.languages import SOURCE_LANGUAGE, TARGET_LANGUAGE
 from zhen.scores import format_score
 from zhen.tei.names import XML_LANG, en_id, zh_id
 from zhen.writer import write_atomic
@@ -34,7 +35,7 @@ def tmx_skeleton(o_tmf: str = "zhen TEI") -> tuple[etree._Element, etree._Elemen
         "datatype": "plaintext",
         "segtype": "sentence",
         "adminlang": "en",
-        "srclang": "zh",
+        "srclang": SOURCE_LANGUAGE,
         "o-tmf": o_tmf,
     })
     return root, etree.SubElement(root, "body")
@@ -46,7 +47,7 @@ def add_tu(body: etree._Element, zh: str, en: str, props: Sequence[tuple[str, st
     tu = etree.SubElement(body, "tu", {k: v for k, v in attrs.items() if v})
     for kind, text in props:
         etree.SubElement(tu, "prop", type=kind).text = text
-    for lang, text in (("zh", zh), ("en", en)):
+    for lang, text in ((SOURCE_LANGUAGE, zh), (TARGET_LANGUAGE, en)):
         tuv = etree.SubElement(tu, "tuv", {XML_LANG: lang})
         etree.SubElement(tuv, "seg").text = text
     return tu
@@ -83,7 +84,7 @@ def render_tmx(docs: Sequence[TeiDoc]) -> bytes:
             props += score_props(None if s.human else s.score)
             props += [("x-term", t) for t in dict.fromkeys(occ.term_id for occ in s.terms)]
             props += about
-            add_tu(body, s.zh, s.en or "", props, tuid=tuid(item.doc.id, s.id),
+            add_tu(body, s.zh_text, s.en or "", props, tuid=tuid(item.doc.id, s.id),
                    creationid=s.translator if s.human else "")
     return tmx_bytes(root)
 

@@ -23,10 +23,11 @@ def xliff_name(tei_name: str) -> str:
 
 
 def export_xliff(tei_paths: Iterable[str | Path], out_dir: str | Path,
-                 memory: Memory | None = None) -> list[Path]:
+                 memory: Memory | None = None, rainbow: bool = False) -> list[Path]:
     """Write OUT_DIR/<document>.xlf for each TEI file, QA findings as notes; with a memory,
     sentences without a human translation get the closest human ones (≥ 75%) as alt-trans
-    proposals."""
+    proposals; `rainbow`: targets are copies of the source, the English alt-trans (for
+    OmegaT's XLIFF filter, see formats.xliff.render_xliff)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: is a file; XLIFF export writes one .xlf per document "
@@ -40,6 +41,6 @@ def export_xliff(tei_paths: Iterable[str | Path], out_dir: str | Path,
         path = out / xliff_name(item.name)
         mine = {sid: found for (doc_id, sid), found in findings.items()
                 if doc_id == item.doc.id}
-        write_atomic(path, render_xliff(item.doc, item.name, suggestions, mine))
+        write_atomic(path, render_xliff(item.doc, item.name, suggestions, mine, rainbow))
         written.append(path)
     return written

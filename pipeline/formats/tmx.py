@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lxml import etree
 from zhen.errors import InputError
+from zhen.formats.languages import is_chinese, is_english
 from zhen.xmlsafe import inline_text, local_name, parse_untrusted_xml
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -33,7 +34,7 @@ class TmxUnit:
     changedate: str | None  # of the English tuv, else of the tu
 
 
-def _lang(tuv: etree._Element) -> str:
+def tuv_lang(tuv: etree._Element) -> str:
     return (tuv.get(XML_LANG) or tuv.get("lang") or "").strip()
 
 
@@ -41,7 +42,8 @@ def _children(el: etree._Element, name: str) -> list[etree._Element]:
     return [c for c in el if local_name(c) == name]
 
 
-def _seg_text(tuv: etree._Element) -> str:
+def seg_text(tuv: etree._Element) -> str:
+    """The text of a tuv's `seg`, native codes left out ("" without one)."""
     segs = _children(tuv, "seg")
     return inline_text(segs[0], _NATIVE_CODES) if segs else ""
 
@@ -57,13 +59,13 @@ def _origin(tu: etree._Element, en: etree._Element) -> str | None:
 def _unit(tu: etree._Element) -> TmxUnit | None:
     """The pair of one tu, or None when it lacks a Chinese or an English text."""
     tuvs = _children(tu, "tuv")
-    zh = next((t for t in tuvs if _lang(t).lower().startswith("zh") and _seg_text(t)), None)
-    en = next((t for t in tuvs if _lang(t).lower().startswith("en") and _seg_text(t)), None)
+    zh = next((t for t in tuvs if is_chinese(tuv_lang(t)) and seg_text(t)), None)
+    en = next((t for t in tuvs if is_english(tuv_lang(t)) and seg_text(t)), None)
     if zh is None or en is None:
         return None
     return TmxUnit(
-        zh=_seg_text(zh),
-        en=_seg_text(en),
+        zh=seg_text(zh),
+        en=seg_text(en),
         origin=_origin(tu, en),
         creationid=en.get("creationid") or tu.get("creationid"),
         changedate=en.get("changedate") or tu.get("changedate"),
@@ -90,7 +92,7 @@ def read_tmx(path: str | Path) -> tuple[list[TmxUnit], int]:
         unit = _unit(tu)
         if unit is None:
             skipped += 1
-            langs.update(dict.fromkeys(_lang(t) or "(none)" for t in _children(tu, "tuv")))
+            langs.update(dict.fromkeys(tuv_lang(t) or "(none)" for t in _children(tu, "tuv")))
         else:
             units.append(unit)
     if skipped and not units:

@@ -22,6 +22,7 @@ from lxml import etree
 from zhen import __version__
 from zhen.document import Document, Origin, Sentence
 from zhen.errors import InputError
+from zhen.formats.languages import SOURCE_LANGUAGE, TARGET_LANGUAGE, is_chinese, is_english
 from zhen.memory.fuzzy import Suggestion
 from zhen.qa.checks import Finding
 from zhen.scores import format_score
@@ -32,10 +33,9 @@ XLIFF_NS = "urn:oasis:names:tc:xliff:document:1.2"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 XML_LANG = f"{{{XML_NS}}}lang"
 XML_SPACE = f"{{{XML_NS}}}space"
-SOURCE_LANGUAGE = "zh-CN"
-TARGET_LANGUAGE = "en"
 TOOL_ID = "zhen"
 MEMORY_ORIGIN = "zhen-human-memory"  # alt-trans/@origin of fuzzy matches
+MACHINE_ORIGIN, HUMAN_ORIGIN = "zhen-machine", "zhen-human"  # of the English (rainbow)
 MAX_XLIFF_BYTES = 256 * 1024 * 1024
 QA_PRIORITY = {"error": 1, "warning": 3, "info": 5}  # note/@priority (1 highest, 10 lowest)
 
@@ -95,12 +95,14 @@ def score_note(score: float) -> str:
 
 def _trans_unit(
     parent: etree._Element, doc: Document, s: Sentence, suggestions: Sequence[Suggestion],
-    findings: Sequence[Finding] = (),
+    findings: Sequence[Finding] = (), rainbow: bool = False,
 ) -> None:
     unit = _sub(parent, "trans-unit", id=s.id, resname=en_id(s.id))
     unit.set(XML_SPACE, "preserve")
-    _sub(unit, "source", s.zh)
-    if s.en:
+    _sub(unit, "source", s.zh_text)
+    if rainbow:  # the text to translate: a copy of the source (Okapi Rainbow, OmegaT)
+        _sub(unit, "target", s.zh_text, state="needs-translation")
+    elif s.en:
         if s.origin is Origin.HUMAN:
             _sub(unit, "target", s.en, state="translated")
         else:
@@ -117,6 +119,11 @@ def _trans_unit(
         note = _sub(unit, "note", f"qa {f.check}: {f.detail}", annotates="target")
         note.set("from", TOOL_ID)
         note.set("priority", str(QA_PRIORITY[f.severity]))
+    if rainbow and (s.en or "").strip():  # zhen's English, offered
+        origin = HUMAN_ORIGIN if s.origin is Origin.HUMAN else MACHINE_ORIGIN
+        alt = _sub(unit, "alt-trans", origin=origin)
+        _sub(alt, "source", s.zh_text)
+        _sub(alt, "target", s.en).set(XML_LANG, TARGET_LANGUAGE)
     for match in sorted(suggestions, key=lambda m: -m.score):
         alt = _sub(unit, "alt-trans", origin=MEMORY_ORIGIN)
         alt.set("match-quality", str(round(match.score)))
@@ -129,8 +136,13 @@ def render_xliff(
     original: str,
     suggestions: Mapping[str, Sequence[Suggestion]] | None = None,
     findings: Mapping[str, Sequence[Finding]] | None = None,
+    rainbow: bool = False,
 ) -> bytes:
     """An XLIFF 1.2 document of `doc` (UTF-8); `suggestions` maps sentence ids to fuzzy matches.
+
+    `rainbow`: the Okapi Rainbow convention OmegaT's XLIFF filter expects: every target a
+    copy of the source (the text to translate, state needs-translation), zhen's English
+    (machine or human) an `alt-trans` (origin zhen-machine or zhen-human).
 
     Children of each trans-unit follow the 1.2 content model: source, target?, note*,
     alt-trans*.  Units are xml:space="preserve", so pretty printing leaves their text exact.
@@ -153,7 +165,8 @@ def render_xliff(
             continue
         group = _sub(body, "group", id=paragraph.id, restype="x-paragraph")
         for s in paragraph.sentences:
-            _trans_unit(group, doc, s, suggestions.get(s.id, ()), findings.get(s.id, ()))
+            _trans_unit(group, doc, s, suggestions.get(s.id, ()), findings.get(s.id, ()),
+                        rainbow)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -183,7 +196,7 @@ def _check_root(root: etree._Element, path: Path) -> None:
 def _check_languages(file: etree._Element, path: Path) -> None:
     source = (file.get("source-language") or "").strip()
     target = (file.get("target-language") or "").strip()
-    if not source.lower().startswith("zh") or not target.lower().startswith("en"):
+    if not is_chinese(source) or not is_english(target):
         raise InputError(
             f"{path}:{file.sourceline}: pairs {source or '(no source-language)'}→"
             f"{target or '(no target-language)'}; zhen's XLIFF is Chinese (zh) to English (en)"

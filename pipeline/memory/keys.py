@@ -1,7 +1,7 @@
 """The keys of machine translations in the memory: everything that determines the output.
 
-A key covers the model package id and version, the decoding options, the normalised
-source sentence and the glossary entries that match in it (not the whole glossary: an
+A key covers the run's context (`signature.RunSignature.context`: the model and the
+decoding settings that change the output), the normalised source sentence and the glossary entries that match in it (not the whole glossary: an
 entry added, edited or removed invalidates only the sentences where it matches, or where
 its matching changes another match).
 """
@@ -14,11 +14,6 @@ from collections.abc import Mapping
 
 from zhen.digests import normalise_sentence
 from zhen.document import Sentence, Term
-
-
-def memory_context(package_id: str, options_key: str) -> str:
-    """What every key of one run shares: the model and the decoding options."""
-    return json.dumps([package_id, options_key])
 
 
 def sentence_key(context: str, sentence: Sentence, terms: Mapping[str, Term]) -> str:

@@ -223,14 +223,18 @@ def _p_xml(para: Paragraph, english: bool) -> str:
     sentences = []
     for s in para.sentences:
         s_attrs = _en_s_attrs(s) if english else {"xml_id": zh_id(s.id)}
-        lead, terms = _inline_parts(s.en or "" if english else s.zh, s, english)
+        text = s.en or "" if english else s.zh_text
+        if not english and any(occ.end > len(text) for occ in s.terms):
+            text = s.zh  # (a term never covers white space, but if one did it stays whole)
+        gap = "" if english else _escape_text(s.zh[len(text):])  # the space after it: outside
+        lead, terms = _inline_parts(text, s, english)
         if not lead and not terms:
-            sentences.append(_start("s", s_attrs, empty=True))
+            sentences.append(_start("s", s_attrs, empty=True) + gap)
             continue
         out = [_start("s", s_attrs), _escape_text(lead)]
         for t_attrs, inner, tail in terms:
             out += [_start("term", t_attrs), _escape_text(inner), "</term>", _escape_text(tail)]
-        sentences.append("".join(out) + "</s>")
+        sentences.append("".join(out) + "</s>" + gap)
     return (_start(para.kind, attrs) + (" " if english else "").join(sentences)
             + f"</{para.kind}>\n")
 

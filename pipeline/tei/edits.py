@@ -138,13 +138,15 @@ def apply_edits(
     origin: str = "",
     sources: Mapping[str, str] | None = None,
     corpus: Sequence[Document] = (),
+    translators: Mapping[str, str] | None = None,
 ) -> EditResult:
     """Replace the English of sentences (by sentence id, e.g. "p1.s2") in the TEI at
     `path` with a person's translation, store them in the memory and rewrite the file
     atomically.  `sources` gives the Chinese each edit was made for: every one must still
     be the file's.  Raises TeiError, writing nothing, for an id the file does not have or
     a Chinese sentence that differs.  The QA checks run again on the file written
-    (`corpus`: the other documents, for the cross-document check)."""
+    (`corpus`: the other documents, for the cross-document check).  `translators` names
+    the person of each sentence id where they differ (`translator` for the others)."""
     existing = inspect_output(path, memory)
     if existing is None:
         raise TeiError(f"{path}: no such TEI file")
@@ -169,9 +171,10 @@ def apply_edits(
         if not english.strip():
             raise TeiError(f"{path}: the translation given for {sid} is empty; "
                            "leave a sentence out instead of emptying it")
-        mark_human(s, doc, english, translator)
+        who = (translators or {}).get(sid, translator)
+        mark_human(s, doc, english, who)
         result.changed += 1
-        stored.append(HumanTranslation(s.zh, english, translator, origin, glossary))
+        stored.append(HumanTranslation(s.zh, english, who, origin, glossary))
     edited, _ = existing.translations(glossary)
     if memory is not None:
         result.memory = memory.store_human([*edited, *stored])
@@ -192,13 +195,16 @@ APPROVED_STATES = frozenset({"translated", "final", "signed-off"})
 
 def xliff_edits(units, tei: Document) -> dict[str, str]:
     """The targets of XLIFF units that are a person's work: changed from the TEI's English,
-    or confirmed (state translated, final or signed-off) where the TEI has a machine one."""
+    or confirmed (state translated, final or signed-off) where the TEI has a machine one;
+    a target that is still a copy of the source (Rainbow convention) is none."""
     english = {s.id: s for s in tei.sentences()}
     edits = {}
     for unit in units:
         s = english.get(unit.id)
         if unit.target is None or not unit.target.strip():
             continue
+        if normalise_sentence(unit.target) == normalise_sentence(unit.source):
+            continue  # a copy of the source (the Rainbow convention): not translated yet
         changed = s is None or normalise_sentence(unit.target) != normalise_sentence(s.en or "")
         confirmed = unit.state in APPROVED_STATES and s is not None and not s.human
         if changed or confirmed:

@@ -59,24 +59,63 @@ def tally(doc: Document) -> Tally:
 
 def build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
     """The teiHeader; `counts` are those of the document's sentences."""
-    prov, info = doc.provenance, doc.info
-    total = counts.sentences
     header = _sub(root, "teiHeader", xml_lang="en")  # its prose is English
     fd = _sub(header, "fileDesc")
-    ts = _sub(fd, "titleStmt")
+    _title_stmt(_sub(fd, "titleStmt"), doc, counts)
+    _publication_and_notes(fd, doc, counts)
+    _source_bibl(_sub(fd, "sourceDesc"), doc, counts.chinese.hexdigest())
+    ed = _sub(header, "encodingDesc")
+    _app_info(_sub(ed, "appInfo"), doc.provenance)
+    _sub(ed, "p", SCORE_DESCRIPTION)  # what an English s/@cert is (zhen.scores)
+    _class_decl(_sub(ed, "classDecl"), doc)
+    pd = _sub(header, "profileDesc")
+    lu = _sub(pd, "langUsage")
+    _sub(lu, "language", "Chinese", ident="zh")
+    _sub(lu, "language", "English", ident="en")
+    _sub(header, "xenoData", json.dumps(provenance_record(doc, counts), sort_keys=True,
+                                        ensure_ascii=False), type=PROVENANCE_RECORD)
+    _revision_desc(_sub(header, "revisionDesc"), doc.provenance, counts)
+
+
+def provenance_record(doc: Document, counts: Tally) -> dict:
+    """The header's provenance as data (xenoData): the model, CTranslate2, the device, the
+    settings, the run signature and the counts (read back by `tei.read`)."""
+    prov = doc.provenance
+    record = {"model": {"kind": prov.model_kind, "name": prov.package_name,
+                      "version": prov.package_version, "fingerprint": prov.model_fingerprint,
+                      "synthetic": prov.package_synthetic},
+            "ctranslate2": prov.ctranslate2_version, "device": prov.device,
+            "settings": json.loads(prov.settings) if prov.settings else {},
+            "counts": {"sentences": counts.sentences, "human": counts.human,
+                       "from_memory": prov.sentences_from_memory,
+                       "dropped_characters": doc.source.dropped_chars}}
+    if prov.model_desc:
+        record["description"] = prov.model_desc
+    if prov.signature:
+        record["signature"] = prov.signature
+    return record
+
+
+def _title_stmt(ts: etree._Element, doc: Document, counts: Tally) -> None:
+    """Titles, and who did what: zhen, and each person who translated sentences."""
     _sub(ts, "title", doc.title, xml_lang="zh")
-    if info.title_en:
-        _sub(ts, "title", info.title_en, type="translated", xml_lang="en")
+    if doc.info.title_en:
+        _sub(ts, "title", doc.info.title_en, type="translated", xml_lang="en")
     _sub(ts, "title", SUBTITLE, type="sub")
     rs = _sub(ts, "respStmt")
     _sub(rs, "resp", "sentence segmentation, glossary annotation and machine translation")
-    _sub(rs, "name", f"zhen {prov.pipeline_version}")
+    _sub(rs, "name", f"zhen {doc.provenance.pipeline_version}")
     if counts.human:
         for name in sorted(counts.translators):
             rid = human_resp_id(name)
             rs = _sub(ts, "respStmt", xml_id=rid)
             _sub(rs, "resp", f'translation or revision of the English sentences with resp="#{rid}"')
             _sub(rs, "name", name or UNNAMED_TRANSLATOR)
+
+
+def _publication_and_notes(fd: etree._Element, doc: Document, counts: Tally) -> None:
+    """publicationStmt and notesStmt: what the English is, for people."""
+    prov, total = doc.provenance, counts.sentences
     pub = _sub(fd, "publicationStmt")
     if counts.human:
         english = (f"{counts.human} of {total} English sentences were translated or revised "
@@ -105,38 +144,44 @@ def build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
             f"{doc.source.dropped_chars} characters that XML 1.0 forbids were removed from "
             "the source text.",
         ))
-    label, bom = encoding_label(doc.source.encoding)
-    if bom:
+    if encoding_label(doc.source.encoding)[1]:
         notes.append(("byte-order-mark", BOM_NOTE))
     ns = _sub(fd, "notesStmt")
     for kind, text in notes:
         _sub(ns, "note", text, type=kind)
-    _source_bibl(_sub(fd, "sourceDesc"), doc, counts.chinese.hexdigest())
 
-    ed = _sub(header, "encodingDesc")
-    app_info = _sub(ed, "appInfo")
+
+def _app_info(app_info: etree._Element, prov) -> None:
+    """The applications: zhen, CTranslate2, and the model with its settings for people
+    (the exact settings are in xenoData)."""
     app = _sub(app_info, "application", ident="zhen", version=prov.pipeline_version or "0")
     _sub(app, "label", "zhen")
-    app = _sub(app_info, "application", ident="ctranslate2",
-               version=prov.ctranslate2_version or "0")
-    _sub(app, "label", "CTranslate2")
+    if prov.ctranslate2_version or not prov.model_desc:
+        app = _sub(app_info, "application", ident="ctranslate2",
+                   version=prov.ctranslate2_version or "0")
+        _sub(app, "label", "CTranslate2")
     app = _sub(app_info, "application", ident=_ident(prov.package_name or "none"),
                version=prov.package_version or "0")
     _sub(app, "label", f"{kind_label(prov.model_kind)} {prov.package_name}")
     # For people; the exact settings are in xenoData (PROVENANCE_RECORD) below.
-    desc = [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
-    if prov.device:
-        desc.append(f"device {prov.device}")
-    if prov.length_cap:
-        desc.append(f"length cap {prov.length_cap}")
-    if prov.glossary_enforcement:
-        desc.append(f"glossary enforcement {prov.glossary_enforcement}")
+    if prov.model_desc:  # an engine that describes itself (a model on a server)
+        desc = [prov.model_desc]
+    else:
+        desc = [f"beam size {prov.beam_size}", f"compute type {prov.compute_type}"]
+        if prov.device:
+            desc.append(f"device {prov.device}")
+        if prov.length_cap:
+            desc.append(f"length cap {prov.length_cap}")
+        if prov.glossary_enforcement:
+            desc.append(f"glossary enforcement {prov.glossary_enforcement}")
     if prov.package_synthetic:
         desc.append(SYNTHETIC_DESC)
     _sub(app, "desc", "; ".join(desc))
-    _sub(ed, "p", SCORE_DESCRIPTION)
 
-    cd = _sub(ed, "classDecl")
+
+def _class_decl(cd: etree._Element, doc: Document) -> None:
+    """The taxonomies: term statuses, QA checks, and the glossary entries used."""
+    prov = doc.provenance
     tax = _sub(cd, "taxonomy", xml_id="zhen.term-status")
     for status, text in STATUS_DESCRIPTIONS.items():
         cat = _sub(tax, "category", xml_id="status." + status.value)
@@ -157,18 +202,8 @@ def build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
         if term.note:  # catDesc admits no note: a second catDesc holds it
             _sub(cat, "catDesc", term.note, n="note")
 
-    pd = _sub(header, "profileDesc")
-    lu = _sub(pd, "langUsage")
-    _sub(lu, "language", "Chinese", ident="zh")
-    _sub(lu, "language", "English", ident="en")
-    record = {"model": {"kind": prov.model_kind, "name": prov.package_name,
-                        "version": prov.package_version, "fingerprint": prov.model_fingerprint,
-                        "synthetic": prov.package_synthetic},
-              "ctranslate2": prov.ctranslate2_version, "device": prov.device,
-              "settings": json.loads(prov.settings) if prov.settings else {}}
-    _sub(header, "xenoData", json.dumps(record, sort_keys=True, ensure_ascii=False),
-         type=PROVENANCE_RECORD)
-    rd = _sub(header, "revisionDesc")
+
+def _revision_desc(rd: etree._Element, prov, counts: Tally) -> None:
     change = _sub(rd, "change", "Translated and annotated by zhen.")
     if prov.date:
         change.set("when", prov.date)
@@ -178,7 +213,6 @@ def build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
                       who=" ".join("#" + human_resp_id(n) for n in sorted(counts.translators)))
         if prov.date:
             change.set("when", prov.date)
-
 
 
 def _source_bibl(source_desc: etree._Element, doc: Document, text_sha256: str) -> None:

@@ -84,6 +84,9 @@ def parse_tei(root: etree._Element, name: str = "") -> Document:
         for zs in zp.findall(_t("s")):
             sid = zs.get(XML_ID).removeprefix("zh.")
             zh_text, found = _read_inline(zs)
+            gap = zs.tail or ""  # the space after the sentence (Sentence.zh_text), not
+            if gap and not gap.strip() and "\n" not in gap:  # a re-indentation's
+                zh_text += gap
             sentence = Sentence(id=sid, zh=zh_text, terms=[occ for occ, _, _ in found])
             by_id = {xid: occ for occ, xid, _ in found}
             es = english.get(zs.get(XML_ID))
@@ -153,16 +156,14 @@ def _parse_header(root: etree._Element, name: str) -> Document:
         encoding=encoding_codec(encoding, bom) if encoding else "",
         meta_sha256=first(f"{bibl}/t:idno[@type='metadata-sha256']/text()"),
     )
-    dropped = first(f"{notes}[@type='dropped-characters']/text()", "0").split(" ")[0]
-    source.dropped_chars = int(dropped) if dropped.isdigit() else 0
-    memory = first(f"{notes}[@type='translation-memory']/text()", "0").split(" ")[0]
-    human = first(f"{notes}[@type='human-translation']/text()", "0").split(" ")[0]
     source.text_sha256 = first(f"{bibl}/t:idno[@type='text-sha256']/text()")
     names = root.xpath(f"t:teiHeader/t:fileDesc/t:titleStmt/t:respStmt[starts-with(@xml:id, "
                        f"'{HUMAN_RESP}')]/t:name/text()", namespaces=ns)
     apps = "t:teiHeader/t:encodingDesc/t:appInfo/t:application"
     record = json.loads(first(f"t:teiHeader/t:xenoData[@type='{PROVENANCE_RECORD}']/text()",
                               "{}"))
+    counts = _counts(record, lambda kind: first(f"{notes}[@type='{kind}']/text()", "0"))
+    source.dropped_chars = counts["dropped_characters"]
     model = record.get("model", {})
     settings = record.get("settings", {})
     gl = "t:teiHeader/t:encodingDesc/t:classDecl/t:taxonomy[@xml:id='zhen.glossary']"
@@ -175,14 +176,17 @@ def _parse_header(root: etree._Element, name: str) -> Document:
         glossary_sha256=first(f"{gl}/t:bibl/t:idno[@type='sha256']/text()"),
         pipeline_version=first(f"{apps}[@ident='zhen']/@version"),
         date=first("t:teiHeader/t:revisionDesc/t:change/@when"),
-        sentences_from_memory=int(memory) if memory.isdigit() else 0,
-        sentences_human=int(human) if human.isdigit() else 0,
+        sentences_from_memory=counts["from_memory"],
+        sentences_human=counts["human"],
         translators=tuple(str(n) for n in names if n != UNNAMED_TRANSLATOR),
         model_kind=model.get("kind", ""),
         model_fingerprint=model.get("fingerprint", ""),
         device=record.get("device", ""),
-        settings=DecodingOptions.from_record(json.dumps(settings)).to_record()
+        settings=(json.dumps(settings, sort_keys=True) if record.get("description") else
+                  DecodingOptions.from_record(json.dumps(settings)).to_record())
         if settings else "",
+        model_desc=record.get("description", ""),
+        signature=record.get("signature", ""),
     )
     terms: dict[str, Term] = {}
     for cat in root.xpath(f"{gl}/t:category", namespaces=ns):
@@ -242,3 +246,16 @@ def _read_qa(es: etree._Element) -> tuple[str, ...]:
     prefix = "#" + CATEGORY_PREFIX
     return tuple(p.removeprefix(prefix) for p in (es.get("ana") or "").split()
                  if p.startswith(prefix) and p.removeprefix(prefix) in CHECKS)
+
+
+def _counts(record: dict, note) -> dict[str, int]:
+    """The header's counts: data in the provenance record; a file written by zhen 0.2.0
+    or earlier gives them only in its notes' prose ("3 of 12 …"), read from `note(type)`."""
+    counts = record.get("counts")
+    if isinstance(counts, dict):
+        return {k: int(counts.get(k) or 0) for k in ("human", "from_memory",
+                                                      "dropped_characters")}
+    prose = {"human": "human-translation", "from_memory": "translation-memory",
+             "dropped_characters": "dropped-characters"}
+    first_words = {k: note(kind).split(" ")[0] for k, kind in prose.items()}
+    return {k: int(word) if word.isdigit() else 0 for k, word in first_words.items()}

@@ -29,7 +29,9 @@ _SUMMARY = re.compile(
     r"(?P<from_memory>\d+) from memory, (?P<decoded>\d+) decoded, "
     r"decoder calls: (?P<decoder_calls>\d+)"
 )
-_MEMORY_NOTE = re.compile(rb'(<note type="translation-memory">)\d+( of \d+ sentences)')
+# how many sentences came from the memory: in a note for people and in the header's record
+_MEMORY_NOTE = re.compile(rb'(<note type="translation-memory">)\d+( of \d+ sentences)'
+                          rb'|("from_memory": )\d+()')
 _DATE = re.compile(rb'(<change when=")\d{4}-\d\d-\d\d(")')
 
 
@@ -100,7 +102,7 @@ def comparable(tei: bytes) -> bytes:
     masked: how many sentences came from the translation memory (a resumed run takes more
     from it), and the date (a run may cross midnight).  Everything else, the whole English
     text included, must be identical."""
-    return _DATE.sub(rb"\1DATE\2", _MEMORY_NOTE.sub(rb"\1N\2", tei))
+    return _DATE.sub(rb"\1DATE\2", _MEMORY_NOTE.sub(rb"\1\3N\2\4", tei))
 
 
 def source_sentences() -> list[str]:
