@@ -42,3 +42,8 @@ class MemorySchemaError(ZhenError):
 
 class ClusterError(ZhenError):
     """The Dask cluster of --cluster cannot be reached, or went away during the run."""
+
+
+class StaleFile(OutputError):
+    """A file changed on disk since it was read, and the writer cannot merge: nothing was
+    written (zhen.filelock.write_guarded)."""

@@ -53,19 +53,29 @@ def remove_outputs(paths: list[Path], memory: Memory) -> int:
     """Remove the TEI files `paths` after saving their human translations in `memory`
     (either backend); if saving fails, raise OutputError and remove nothing.  Returns how
     many human translations were saved (added, updated or already there)."""
+    from zhen.filelock import locked, version_of
     from zhen.memory.transfer import import_translations
 
     if not paths:
         return 0
+    read = {path: version_of(path) for path in paths}  # before reading: a later save shows
     try:
         report = import_translations(paths, memory)
     except (ZhenError, OSError, sqlite3.Error) as exc:
         raise OutputError(f"{exc}; the human translations could not be saved to the "
                           "translation memory, so nothing was removed") from None
     for path in paths:
-        try:
-            path.unlink(missing_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{path}: cannot remove it ({exc.strerror or exc})") from None
+        with locked(path):  # a save or run that wrote it since: its sentences saved too
+            try:
+                if version_of(path) != read[path]:
+                    import_translations([path], memory)
+                path.unlink(missing_ok=True)
+            except (ZhenError, sqlite3.Error) as exc:
+                raise OutputError(f"{exc}; the human translations could not be saved to "
+                                  f"the translation memory, so {path} was not removed") \
+                    from None
+            except OSError as exc:
+                raise OutputError(f"{path}: cannot remove it ({exc.strerror or exc})") \
+                    from None
     c = report.counts
     return c.added + c.updated + c.unchanged + c.older

@@ -15,7 +15,7 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -38,8 +38,11 @@ def write_atomic(path: Path, data: bytes, keep_mode: bool = False) -> None:
 
 
 @contextmanager
-def atomic_output(path: Path, keep_mode: bool = False) -> Iterator[BinaryIO]:
-    """A binary file to write `path` through: renamed over `path` only if the block succeeds.
+def atomic_output(path: Path, keep_mode: bool = False,
+                  before_replace: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
+    """A binary file to write `path` through: renamed over `path` only if the block succeeds
+    (and `before_replace`, called just before the rename, raises nothing: zhen.filelock
+    checks there that the file is still the version the data was made from).
 
     On any exception (including KeyboardInterrupt) the temporary file is removed; an
     OSError (disk full, permission denied…) becomes an OutputError naming `path`.
@@ -53,6 +56,8 @@ def atomic_output(path: Path, keep_mode: bool = False) -> Iterator[BinaryIO]:
                 yield fh
                 fh.flush()
                 os.fsync(fh.fileno())
+                if before_replace is not None:
+                    before_replace()
                 os.replace(tmp, path)
             finally:
                 fh.close()  # only now: the lock keeps a clean-up off the file until renamed

@@ -56,7 +56,11 @@ def _refuse_entities(path: Path, error: type[ZhenError]) -> ZhenError:
 def parse_untrusted_bytes(data: bytes, path: Path, error: type[ZhenError]) -> etree._Element:
     """The root element of `data` (read from `path`), parsed without entities, DTD or network."""
     from lxml import etree
+    from zhen.bounds import XML_MAX_TAGS
 
+    if data.count(b"<") > XML_MAX_TAGS:
+        raise error(f"{path}: more than {XML_MAX_TAGS:,} tags, the most zhen reads in one "
+                    "file; split it")
     subset = _DTD_SUBSET.search(data[:65536])
     if subset and b"<!ENTITY" in subset.group(1):
         raise _refuse_entities(path, error)

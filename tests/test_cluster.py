@@ -242,7 +242,7 @@ def test_a_worker_without_the_model_says_so_in_one_line(package_dir, tmp_path):
     import asyncio
     from dataclasses import replace
 
-    from zhen.engines.cluster import ModelPlugin
+    from zhen.engines.cluster_worker import ModelPlugin
     from zhen.engines.registry import load_model
 
     info = load_model(package_dir)

@@ -7,18 +7,20 @@ from pathlib import Path
 import pytest
 from zhen.document import Term, TermKind
 from zhen.errors import GlossaryError
+from zhen.terminology.entries import slugify
 from zhen.terminology.glossary import (
-    HEADER,
-    LintMessage,
     add_term,
-    format_glossary,
     lint_glossary,
     list_terms,
     load_glossary,
-    parse_glossary,
     remove_term,
+)
+from zhen.terminology.tsv import (
+    HEADER,
+    LintMessage,
+    format_glossary,
+    parse_glossary,
     save_glossary,
-    slugify,
 )
 
 REAL = Path(__file__).resolve().parent.parent / "glossary" / "terms.tsv"

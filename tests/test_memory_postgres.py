@@ -296,6 +296,18 @@ def test_human_translations_follow_the_rules(location):
         assert mem.stats().human_versions == 5
 
 
+def test_human_translations_newer_than_a_time(location):
+    """What `--update` asks (issue 22): the human translations of these sources stored
+    after T, in both backends."""
+    h = HumanTranslation
+    with open_memory(location) as mem:
+        mem.store_human([h("甲。", "A.", created=100.0), h("乙。", "B.", created=200.0)])
+        assert set(mem.human_since([" 甲。", "乙。", "丙。"], 150.0)) == {"乙。"}
+        assert mem.human_since(["乙。"], 150.0)["乙。"].target == "B."
+        assert set(mem.human_since(["甲。", "乙。"])) == {"甲。", "乙。"}
+        assert mem.human_since(["甲。", "乙。"], 200.0) == {}
+
+
 def test_clearing_deletes_machine_translations_only(location):
     with open_memory(location) as mem:
         mem.store("pkg", [("k1", sentence("你好。", "Hello."))])

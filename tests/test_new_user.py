@@ -14,7 +14,8 @@ from zhen.errors import OutputError
 from zhen.exports.parallel import export_moses
 from zhen.exports.vrt import export_vrt
 from zhen.tei.validate import validate_files
-from zhen.terminology.glossary import add_term, new_id
+from zhen.terminology.entries import new_id
+from zhen.terminology.glossary import add_term
 
 ARTICLE = REPO / "tests" / "data" / "unseen-article.txt"
 SHORT = REPO / "input" / "us-alliance-burden.txt"

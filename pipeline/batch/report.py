@@ -17,6 +17,7 @@ class FileResult:
     up_to_date: bool = False  # skipped: the output already holds this translation
     edits: int = 0  # human sentences in the output this one replaced
     edits_carried: int = 0  # of those, whose Chinese sentence is still in the input
+    merged: int = 0  # times the output had changed on disk when written (batch.merge)
     qa: dict[str, int] = field(default_factory=dict)  # QA findings by severity
 
 

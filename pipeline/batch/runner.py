@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zhen import __version__
+from zhen.batch.merge import merged, misses_human, seen_human
 from zhen.batch.paragraphs import document_title, make_paragraph, read_paragraphs
 from zhen.batch.report import BatchReport, FileResult
 from zhen.batch.resolve import Pair, SentenceResolver
@@ -41,6 +42,7 @@ from zhen.engines.base import ModelInfo
 from zhen.engines.decoder import decoding_options, open_decoder
 from zhen.engines.registry import resolve_model
 from zhen.errors import ClusterError, InputError, MemoryServerError, OutputError, ZhenError
+from zhen.filelock import version_of
 from zhen.memory import open_memory
 from zhen.memory.base import Memory
 from zhen.readers import metadata_fingerprint, open_input
@@ -115,7 +117,8 @@ class BatchTranslator:
         """Whether the existing output already holds the translation of `path` that this
         batch would make: same source bytes, the same metadata from outside it (manifest,
         sidecar) and format, the same model, decoding settings, glossary and zhen version
-        in its header, and no edit made in it since zhen wrote it."""
+        in its header, no edit made in it since zhen wrote it, and no human translation in
+        the memory that it does not show (batch.merge.misses_human)."""
         if existing is None or existing.edited:
             return False
         try:
@@ -127,7 +130,8 @@ class BatchTranslator:
         # a header written before the signature was recorded gives it through its fields
         recorded = doc.provenance.signature or str(RunSignature.of(doc.provenance))
         return (doc.source.sha256 == source_sha256 and doc.source.meta_sha256 == metadata
-                and recorded == str(self.signature))
+                and recorded == str(self.signature)
+                and not misses_human(self.memory, existing))
 
     def translate_sentences(self, sentences: list[Sentence], progress=None) -> int:
         """Fill the English side of `sentences` (see `SentenceResolver`); returns how many
@@ -188,6 +192,8 @@ class _FileJob:
     sources: set[str] = field(default_factory=set)  # normalised Chinese sentences read
     source: SourceInfo | None = None  # once the whole file has been read
     waiting: int = 0  # paragraphs in the current window
+    read: str | None = None  # the output's version when its human sentences were read
+    seen: dict[str, str] = field(default_factory=dict)  # those sentences (batch.merge)
 
 
 class _Run:
@@ -203,6 +209,7 @@ class _Run:
         self.keep_going = keep_going
         self.report = BatchReport()
         self.existing: dict[Path, ExistingOutput] = {}
+        self.versions: dict[Path, str | None] = {}  # each output's, taken before it was read
         self.refused: dict[Path, ZhenError] = {}  # outputs not to overwrite, failed in turn
         self.window: list[tuple[_FileJob, Paragraph]] = []
         self.pending = 0  # sentences in the window
@@ -237,6 +244,7 @@ class _Run:
         for path in paths:
             target = self.target(path)
             try:
+                self.versions[path] = version_of(target)
                 found = inspect_output(target, self.batch.memory)
             except MemoryServerError:  # the memory is gone: the run stops, not this file
                 raise
@@ -270,8 +278,10 @@ class _Run:
                     self.fail(result, self.refused[path])
                     continue
                 job = _FileJob(result, self.target(path), TeiWriter(self.out_dir))
+                job.read = self.versions.get(path)
                 if path in self.existing:
                     job.edits = self.existing[path].keys()
+                    job.seen = seen_human(self.existing[path])
                 self.jobs.append(job)
                 self.read_file(job)
                 if job.source is not None and not job.waiting:  # all flushed already
@@ -404,7 +414,9 @@ class _Run:
         )
         self.drop(job, close=False)
         try:
-            job.result.qa = write_checked(job.writer, doc, job.target)
+            job.result.qa = write_checked(
+                job.writer, doc, job.target, job.read,
+                lambda run_tei: merged(batch, job, run_tei))
         except ZhenError as exc:
             self.fail(job.result, exc)
             return
@@ -414,7 +426,8 @@ class _Run:
         result.output = job.target
         result.sentences = job.writer.sentences
         result.from_memory = job.from_memory
-        result.human = job.writer.tally.human
+        if not result.merged:  # batch.merge counted the merged file's
+            result.human = job.writer.tally.human
         result.edits = len(job.edits)
         result.edits_carried = len(job.edits & job.sources)
 

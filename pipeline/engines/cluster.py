@@ -9,7 +9,8 @@ order, as they are complete.
 
 Each worker loads the model once, for its lifetime (`ModelPlugin`, a Dask worker plugin
 that the client registers: a CTranslate2 translator cannot be pickled), with the device
-and the CPU threads of that worker.  The chunks, and every setting that changes the
+and the CPU threads of that worker; what runs in the workers is `zhen.engines.cluster_worker`,
+this module is the client's side.  The chunks, and every setting that changes the
 output, are the client's, so the outputs are byte for byte those of a single process with
 the same settings.  A task is pure (a chunk in, its translation out), so Dask runs the
 chunk of a worker that died again elsewhere.
@@ -24,15 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import hashlib
 import logging
-import os
 import queue
 import re
 import signal
-import socket
-import threading
 import time
 import uuid
 import warnings
@@ -41,18 +38,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from zhen import env
 from zhen.document import Sentence, Term
 from zhen.engines.base import ModelInfo
-from zhen.engines.registry import load_engine
+from zhen.engines.cluster_worker import (
+    LOCAL_WORKER,
+    ModelPlugin,
+    decode_chunk,
+    has_plugin,
+    worker_states,
+)
 from zhen.errors import ClusterError, ModelError, ZhenError
 from zhen.settings import DecodingOptions
 from zhen.signature import RunSignature
-
-try:
-    from distributed import WorkerPlugin
-except ImportError:  # without the extra; ClusterDecoder says what to install
-    WorkerPlugin = object
 
 log = logging.getLogger("zhen")
 
@@ -63,10 +60,8 @@ WORKERS_INTERVAL = 2.0  # seconds between asking the scheduler how many workers 
 # Dask's nanny exports MALLOC_TRIM_THRESHOLD_ to its workers, which turns off glibc's
 # dynamic mmap threshold: CTranslate2 then maps and unmaps its buffers for every batch,
 # ~3-4x slower.  Clusters zhen starts are spawned without it (this config); a worker
-# started elsewhere with it gets glibc's dynamic limits back (`_undo_malloc_trim`).
+# started elsewhere with it gets glibc's dynamic limits back (`cluster_worker._undo_malloc_trim`).
 NO_MALLOC_TRIM = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-
-LOCAL_WORKER = "ZHEN_LOCAL_WORKER"  # set in the workers of local:N
 
 _LOCAL = re.compile(r"local:(\d+)")
 _REMOTE = re.compile(r"(?:(tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})/?")
@@ -133,123 +128,6 @@ def _absolute(info: ModelInfo) -> ModelInfo:
         conventions=replace(conv, source_spm=Path(conv.source_spm).absolute(),
                             target_spm=Path(conv.target_spm).absolute()),
     )
-
-
-# -- the worker's side ---------------------------------------------------------------------
-
-
-def _undo_malloc_trim() -> bool:
-    """In a worker that inherited MALLOC_TRIM_THRESHOLD_ (a nanny's default), give glibc
-    back the limits its dynamic threshold would reach (a fixed threshold cannot be made
-    dynamic again); True if done."""
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        return bool(libc.mallopt(m_mmap_threshold, 32 << 20)
-                    and libc.mallopt(m_trim_threshold, 64 << 20))
-    except (OSError, AttributeError):  # not glibc
-        return False
-
-
-class ModelPlugin(WorkerPlugin):
-    """Loads the model once in each worker (also in one that joins or restarts later)
-    with the client's settings on the worker's own device and CPU threads.  A worker
-    that cannot load it keeps the reason, which its tasks raise as one line."""
-
-    def __init__(self, name: str, model: ModelInfo, options: DecodingOptions, device: str):
-        self.name = name
-        self.model = model
-        self.options = options  # the client's, resolved: its compute type is in the key
-        self.device = device  # as asked for on the client (auto: a GPU where there is one)
-        self.translator = None
-        self.error: str | None = None
-        self.where = ""
-        self.nthreads = 0  # the worker's, at setup (0: all cores)
-        self.malloc_fixed = False
-        self.lock = threading.Lock()
-
-    def __getstate__(self):
-        state = dict(self.__dict__, translator=None, error=None, lock=None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self.lock = threading.Lock()
-
-    async def setup(self, worker) -> None:
-        if env.value(LOCAL_WORKER) and threading.current_thread() is \
-                threading.main_thread():  # a local worker restarted after a crash, too
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        self.where = f"worker {worker.address} on {socket.gethostname()}"
-        self.nthreads = worker.state.nthreads
-        self.malloc_fixed = _undo_malloc_trim()
-        await asyncio.get_running_loop().run_in_executor(None, self.load)
-
-    def teardown(self, worker) -> None:
-        self.translator = None
-
-    def load(self) -> None:
-        with self.lock:
-            self._load()
-
-    def _load(self) -> None:
-        if self.translator is not None:
-            return
-        from zhen.engines.translator import Translator
-
-        missing = [p for p in (self.model.model_dir, self.model.conventions.source_spm,
-                               self.model.conventions.target_spm) if not Path(p).exists()]
-        try:
-            if missing:
-                raise ModelError(
-                    f"the model is not at {missing[0]} on that machine; put it at the same "
-                    "path on every worker (a shared file system, or the same "
-                    "`zhen model install`)")
-            options = replace(self.options, device=self.device, threads=self.nthreads)
-            self.translator = Translator(load_engine(self.model, options))
-            self.error = None
-        except ZhenError as exc:
-            self.error = f"{self.where}: {exc}"
-        except Exception as exc:  # noqa: BLE001 - anything else loading it, said in one line
-            self.error = f"{self.where}: cannot load the model: {type(exc).__name__}: {exc}"
-
-    def state(self) -> dict:
-        return {"pid": os.getpid(), "error": self.error, "malloc_fixed": self.malloc_fixed}
-
-
-def decode_chunk(plugin: str, chunk: list[Sentence], terms: dict[str, Term]):
-    """The task: decode one chunk on this worker's model; (the sentences filled, the
-    decoder calls made, who did it).  Pure: the same chunk gives the same result."""
-    from distributed import get_worker
-
-    worker = get_worker()
-    model = worker.plugins.get(plugin)
-    if model is None:
-        raise ClusterError(f"worker {worker.address}: zhen's model was not set up there; "
-                           "restart that worker")
-    with model.lock:  # one chunk at a time: it uses all the worker's threads
-        model._load()  # again, if it failed before (the model may be there now)
-        if model.error:
-            raise ModelError(model.error)
-        before = model.translator.decoder_calls
-        model.translator.translate(chunk, terms)
-        calls = model.translator.decoder_calls - before
-    return chunk, calls, f"{socket.gethostname()} pid {os.getpid()}"
-
-
-def _worker_states(plugin: str, dask_worker=None) -> dict | None:
-    model = dask_worker.plugins.get(plugin)
-    if model is None:
-        return None
-    if model.error:  # failed before: the model may be there by now
-        model.load()
-    return model.state()
-
-
-def _has_plugin(plugin: str, dask_scheduler=None) -> bool:
-    return plugin in dask_scheduler.worker_plugins
 
 
 # -- the client's side ---------------------------------------------------------------------
@@ -350,12 +228,12 @@ class ClusterDecoder:
             self.close()
             raise ClusterError(f"{self.where()}: cannot connect: {_reason(exc)}") from None
         try:
-            if not self.client.run_on_scheduler(_has_plugin, self.plugin):
+            if not self.client.run_on_scheduler(has_plugin, self.plugin):
                 self.client.register_plugin(
                     ModelPlugin(self.plugin, self.model, self.options, self.device),
                     name=self.plugin)
             self._wait_for_workers()
-            states = self.client.run(_worker_states, self.plugin)
+            states = self.client.run(worker_states, self.plugin)
         except ZhenError:
             self.close()
             raise

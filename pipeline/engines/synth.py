@@ -343,16 +343,8 @@ KINDS = ("argos", "opus-mt", "nllb")
 NLLB_LANGUAGES = ("zho_Hans", "eng_Latn")  # as NLLB-200's vocabulary has them
 
 
-def build_synthetic_package(
-    out: Path, size: str = "tiny", seed: int = 0, glossary: Path | None = DEFAULT_GLOSSARY,
-    kind: str = "argos",
-) -> Path:
-    """Write a random-weight zh→en model of `kind` to out, atomically; return out.
-
-    argos: an `.argosmodel` file.  opus-mt and nllb: a folder laid out as a CTranslate2
-    conversion of a real model of that kind (tokenizer files, language tokens, config), so
-    that every engine path is exercised offline.  The same arguments give the same bytes.
-    """
+def _check_request(out: Path, size: str, seed: int, kind: str) -> None:
+    """Refuse an unknown kind or size, a negative seed, or an `out` of the wrong sort."""
     if kind not in KINDS:
         raise ModelError(f"unknown model kind {kind!r}; choose {', '.join(KINDS)}")
     if size not in SYNTH_SIZES:
@@ -360,11 +352,15 @@ def build_synthetic_package(
         raise ModelError(f"unknown synthetic model size {size!r}; choose {choices}")
     if seed < 0:
         raise ModelError(f"synthetic model seed must be 0 or more, not {seed}")
-    out, dims = Path(out), SYNTH_SIZES[size]
     if kind == "argos" and out.is_dir():
         raise OutputError(f"{out}: is a folder; give the .argosmodel file to write")
     if kind != "argos" and out.exists():
         raise OutputError(f"{out}: already exists; give a new folder to write the model to")
+
+
+def _vocabulary(dims: SynthSize, glossary: Path | None,
+                kind: str) -> tuple[bytes, list[str], frozenset[str]]:
+    """The SentencePiece model, the model's vocabulary, and the tokens it never emits."""
     import sentencepiece as spm
 
     sp_model = _pad_sentencepiece(_train_sentencepiece(_corpus(glossary), dims.vocab), dims.vocab)
@@ -376,16 +372,38 @@ def build_synthetic_package(
     if kind == "nllb":  # language tokens after the pieces, as in NLLB-200's vocabulary
         vocab += list(NLLB_LANGUAGES)
         never = frozenset(NLLB_LANGUAGES)
-    name = f"translate-zh_en-synthetic-{size}" if kind == "argos" else \
-        f"{kind}-zh-en-synthetic-{size}"
-    shape = {k: v for k, v in dims._asdict().items() if k in SynthSize._fields[:6]}
-    # Models of other seeds or glossaries are other models: the version tells them apart
-    # (zhen keys its translation memory and up-to-date checks on name and version).  Only
-    # digits: TEI's application/@version allows no more.
+    return sp_model, vocab, never
+
+
+def _version(kind: str, size: str, seed: int, sp_model: bytes) -> str:
+    """Models of other seeds or glossaries are other models: the version tells them apart
+    (zhen keys its translation memory and up-to-date checks on name and version).  Only
+    digits: TEI's application/@version allows no more."""
     prefix = "" if kind == "argos" else f"{kind} "  # argos: as before kinds existed
     fingerprint = int(hashlib.sha256(f"{prefix}{size} {seed} ".encode() + sp_model).hexdigest(),
                       16)
-    version = f"0.1.{seed}.{fingerprint % 10**6}"
+    return f"0.1.{seed}.{fingerprint % 10**6}"
+
+
+def build_synthetic_package(
+    out: Path, size: str = "tiny", seed: int = 0, glossary: Path | None = DEFAULT_GLOSSARY,
+    kind: str = "argos",
+) -> Path:
+    """Write a random-weight zh→en model of `kind` to out, atomically; return out.
+
+    argos: an `.argosmodel` file.  opus-mt and nllb: a folder laid out as a CTranslate2
+    conversion of a real model of that kind (tokenizer files, language tokens, config), so
+    that every engine path is exercised offline.  The same arguments give the same bytes.
+    """
+    out = Path(out)
+    _check_request(out, size, seed, kind)
+    dims = SYNTH_SIZES[size]
+    sp_model, vocab, never = _vocabulary(dims, glossary, kind)
+    name = f"translate-zh_en-synthetic-{size}" if kind == "argos" else \
+        f"{kind}-zh-en-synthetic-{size}"
+    shape = {k: v for k, v in dims._asdict().items() if k in SynthSize._fields[:6]}
+    about = {"size": size, "seed": seed, "dimensions": shape}
+    version = _version(kind, size, seed, sp_model)
     dims_text = ", ".join(f"{k} {v}" for k, v in shape.items())
     readme = README.format(size=size, seed=seed, dims=dims_text)
     tmp_out = out.with_name(f".{out.name}.{os.getpid()}.tmp")
@@ -403,23 +421,13 @@ def build_synthetic_package(
                     "package_version": version, "argos_version": "1.9.0", "code": name,
                     "type": "translate", "from_code": "zh", "from_name": "Chinese",
                     "to_code": "en", "to_name": "English", "links": [], "synthetic": True,
-                    "size": size, "seed": seed, "dimensions": shape,
+                    **about,
                 }
                 _write_argosmodel(tmp_out, name, metadata, readme, sp_model, Path(tmp))
             else:
-                files = {"zhen-model.json": json.dumps(
-                    {"name": name, "version": version, "synthetic": True, "kind": kind,
-                     "size": size, "seed": seed, "dimensions": shape}, indent=2).encode(),
-                    "README.md": readme.encode()}
-                if kind == "opus-mt":  # Marian: a tokenizer per side
-                    files.update({"source.spm": sp_model, "target.spm": sp_model})
-                else:
-                    files["sentencepiece.bpe.model"] = sp_model
-                tmp_out.mkdir()
-                for f in sorted(Path(tmp).iterdir()):
-                    (tmp_out / f.name).write_bytes(f.read_bytes())
-                for fname, data in files.items():
-                    (tmp_out / fname).write_bytes(data)
+                metadata = {"name": name, "version": version, "synthetic": True, "kind": kind,
+                            **about}
+                _write_folder(tmp_out, kind, metadata, readme, sp_model, Path(tmp))
         os.replace(tmp_out, out)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from None
@@ -431,6 +439,22 @@ def build_synthetic_package(
         else:
             tmp_out.unlink(missing_ok=True)
     return out
+
+
+def _write_folder(path: Path, kind: str, metadata: dict, readme: str, sp_model: bytes,
+                  model_dir: Path) -> None:
+    """A CTranslate2 conversion's folder, with the tokenizer files of `kind`."""
+    files = {"zhen-model.json": json.dumps(metadata, indent=2).encode(),
+             "README.md": readme.encode()}
+    if kind == "opus-mt":  # Marian: a tokenizer per side
+        files.update({"source.spm": sp_model, "target.spm": sp_model})
+    else:
+        files["sentencepiece.bpe.model"] = sp_model
+    path.mkdir()
+    for f in sorted(model_dir.iterdir()):
+        (path / f.name).write_bytes(f.read_bytes())
+    for fname, data in files.items():
+        (path / fname).write_bytes(data)
 
 
 def _write_argosmodel(path: Path, name: str, metadata: dict, readme: str, sp_model: bytes,

@@ -22,18 +22,11 @@ from pathlib import Path
 
 from zhen.document import Term, TermKind
 from zhen.errors import GlossaryError
-from zhen.terminology.glossary import (
-    atomic_write,
-    is_valid_id,
-    lint_terms,
-    load_glossary,
-    new_id,
-    save_glossary,
-    slugify,
-    term_problems,
-    unique_id,
-)
+from zhen.terminology.entries import is_valid_id, new_id, slugify, term_problems, unique_id
+from zhen.terminology.glossary import load_glossary
+from zhen.terminology.lint import lint_terms
 from zhen.terminology.matcher import normalize_form
+from zhen.terminology.tsv import atomic_write, save_glossary
 from zhen.xmlsafe import parse_untrusted_xml, read_limited
 
 TBX_NS = "urn:iso:std:iso:30042:ed-2"  # ISO 30042:2019

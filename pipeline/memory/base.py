@@ -318,6 +318,18 @@ class Memory(Backend):
             found.update({row[0]: HumanTranslation(*row) for row in rows})
         return found
 
+    def human_since(self, sources: Iterable[str], since: float = 0.0
+                    ) -> dict[str, HumanTranslation]:
+        """The current human translations of these sources stored after `since` (seconds
+        since the epoch), by normalised source."""
+        keys = list(dict.fromkeys(normalise_sentence(s) for s in sources))
+        found: dict[str, HumanTranslation] = {}
+        for chunk in _chunks(keys):
+            rows = self._execute(f"SELECT {HUMAN_COLUMNS} FROM human WHERE created > ? "
+                                 f"AND source IN ({_marks(len(chunk))})", [since, *chunk])
+            found.update({row[0]: HumanTranslation(*row) for row in rows})
+        return found
+
     def human_entries(self) -> list[HumanTranslation]:
         """Every current human translation, by source."""
         return [HumanTranslation(*row) for row in

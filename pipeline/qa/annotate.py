@@ -38,18 +38,32 @@ def annotate_tei(path: str | Path, corpus: Sequence[Document] = (),
     Only the QA attributes and the taxonomy change: the rest of the file stays as it was.
     Raises TeiError for a file that is not zhen's TEI.
     """
+    import hashlib
+
     from lxml import etree
     from zhen.errors import TeiError
-    from zhen.writer import write_atomic
+    from zhen.filelock import locked, write_guarded
 
     path = Path(path)
-    try:
-        tree = etree.parse(str(path), tei_parser())
-    except (OSError, etree.XMLSyntaxError) as exc:
-        raise TeiError(f"{path}: not well-formed XML ({exc})") from None
-    findings, changed = annotate_tree(tree, path.name, corpus, disabled)
-    if changed:
-        write_atomic(path, etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+    found: dict = {}
+
+    def annotated(_version=None) -> bytes | None:
+        """The file as read now, with its findings (None: they are recorded already)."""
+        try:
+            data = path.read_bytes()
+            tree = etree.ElementTree(etree.fromstring(data, tei_parser()))
+        except (OSError, etree.XMLSyntaxError) as exc:
+            raise TeiError(f"{path}: not well-formed XML ({exc})") from None
+        found["read"] = hashlib.sha256(data).hexdigest()
+        found["findings"], found["changed"] = annotate_tree(tree, path.name, corpus, disabled)
+        return etree.tostring(tree, xml_declaration=True, encoding="UTF-8") \
+            if found["changed"] else None
+
+    with locked(path):  # read, check, write: one writer of this file at a time
+        data = annotated()
+        if data is not None:  # a version written meanwhile without the lock (an editor's)
+            write_guarded(path, data, found["read"], merge=annotated)  # is annotated again
+    findings, changed = found["findings"], found["changed"]
     return Annotation(path, findings, changed)
 
 

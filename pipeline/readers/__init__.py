@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from zhen import bounds
 from zhen.document import DocumentInfo, SourceInfo
 from zhen.errors import InputError
 from zhen.readers.base import Block, Opened, Reader, nest_headings, numbered_headings
@@ -79,7 +80,8 @@ def open_input(path: Path, fmt: str | None = None) -> Opened:
     path = Path(path)
     reader = reader_for(path, fmt)
     fields = external_fields(path)  # before reading: a bad manifest row stops it early
-    opened = reader.open(path)
+    with bounds.time_bound(bounds.READ_SECONDS, str(path)):  # whole-file readers read here
+        opened = reader.open(path)
     result = Opened((), opened.info)
 
     def blocks() -> Iterator[Block]:

@@ -162,8 +162,8 @@ def extract(text: str, name: str, out: Collector) -> DocumentInfo:
     from trafilatura import bare_extraction
     from trafilatura.settings import use_config
 
-    for name in ("trafilatura", "htmldate"):  # their notes are not the user's
-        logging.getLogger(name).setLevel(logging.ERROR)
+    for logger in ("trafilatura", "htmldate"):  # their notes, errors included ("empty
+        logging.getLogger(logger).setLevel(logging.CRITICAL)  # HTML tree"), are not the user's
     config = use_config()
     config.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(MIN_EXTRACTED_SIZE))
     config.set("DEFAULT", "EXTENSIVE_DATE_SEARCH", "off")  # no date guessed from the text

@@ -1,7 +1,9 @@
 """Markdown (.md, .markdown), through markdown-it-py (CommonMark, with tables): headings
 and paragraphs in order, list items, quotes and table cells as paragraphs; the text
 without its markup (emphasis, links, images, inline HTML); code blocks left out.  A YAML
-front matter block (between --- lines at the top) is the document's metadata.
+front matter block (between --- lines at the top) is the document's metadata; one that
+breaks zhen.bounds (anchors or aliases, too large, too deep) is left out with one warning
+line, and the document is translated without it.
 
 A line break inside a paragraph joins Chinese text without a space (as a browser shows
 it) and other text with one; a hard break (two spaces, or a backslash) ends a paragraph.
@@ -10,6 +12,7 @@ it) and other text with one; a hard break (two spaces, or a backslash) ends a pa
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from pathlib import Path
 
@@ -18,6 +21,8 @@ from zhen.errors import InputError
 from zhen.readers.base import Collector, Opened, Reader, read_limited
 from zhen.readers.metadata import FIELDS, apply_fields, fields_from
 from zhen.readers.text import decode_text, display_name
+
+log = logging.getLogger("zhen")
 
 MAX_BYTES = 32 << 20
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)",
@@ -47,14 +52,14 @@ def split_front_matter(text: str, name: str) -> tuple[dict, str]:
     if not m:
         return {}, text
     import yaml
-
-    class Loader(yaml.SafeLoader):  # dates stay text: normalise_date reads and checks them
-        yaml_implicit_resolvers = {
-            first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
-            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    from zhen.bounds import Refused, load_yaml_mapping
 
     try:
-        value = yaml.load(m[1], Loader=Loader)  # noqa: S506 (a SafeLoader)
+        value = load_yaml_mapping(m[1], f"{name} (front matter)")
+    except Refused as exc:  # bounded: the text is translated, the front matter left out
+        log.warning("%s: front matter refused: %s; the document is translated without it",
+                    name, exc.reason)
+        return {}, text[m.end():]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

@@ -46,6 +46,7 @@ ALIASES = {
 MAX_MANIFEST_BYTES = 16 << 20
 MAX_SIDECAR_BYTES = 1 << 20
 MAX_VALUE_CHARS = 2000
+MAX_LIST_DEPTH = 4  # lists in lists in a value (deeper ones are left out)
 _SPACE = re.compile(r"\s+")
 
 
@@ -123,12 +124,23 @@ def date_or_error(value: object, where: str) -> str:
 # -- values ------------------------------------------------------------------------------
 
 
-def clean_value(value: object) -> str:
-    """A metadata value as one line of XML-safe text ("" for nothing); a list is joined."""
+def clean_value(value: object, _depth: int = 0) -> str:
+    """A metadata value as one line of XML-safe text ("" for nothing); a list is joined
+    (lists in lists to MAX_LIST_DEPTH, as far as MAX_VALUE_CHARS)."""
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
-        return ", ".join(filter(None, (clean_value(v) for v in value)))
+        if _depth >= MAX_LIST_DEPTH:
+            return ""
+        parts, size = [], 0
+        for item in value:
+            text = clean_value(item, _depth + 1)
+            if text:
+                parts.append(text)
+                size += len(text) + 2
+                if size > MAX_VALUE_CHARS:
+                    break
+        return ", ".join(parts)[:MAX_VALUE_CHARS]
     if isinstance(value, bool):
         value = "true" if value else "false"
     text = strip_xml_forbidden(str(value))[0]
@@ -280,8 +292,10 @@ def load_sidecar(path: Path) -> dict[str, object]:
     from zhen.readers.base import read_limited
 
     data = read_limited(path, MAX_SIDECAR_BYTES, "metadata file")
+    from zhen.bounds import load_json
+
     try:
-        value = json.loads(data.decode("utf-8-sig"))
+        value = load_json(data.decode("utf-8-sig"), str(path))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not valid UTF-8 JSON ({exc}); fix it") from None
     if not isinstance(value, dict):

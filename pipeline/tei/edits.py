@@ -20,12 +20,11 @@ from pathlib import Path
 from zhen import env
 from zhen.digests import chinese_digest, normalise_sentence
 from zhen.document import Document, Origin, Sentence, TermStatus
-from zhen.errors import OutputError, TeiError
+from zhen.errors import OutputError, StaleFile, TeiError
 from zhen.memory.base import HumanTranslation, Memory, StoreCounts
 from zhen.tei.body import tei_bytes
 from zhen.tei.read import is_edited, parse_tei
 from zhen.terminology.renderings import locate_renderings
-from zhen.writer import write_atomic
 from zhen.xmlsafe import tei_parser
 
 
@@ -139,6 +138,7 @@ def apply_edits(
     sources: Mapping[str, str] | None = None,
     corpus: Sequence[Document] = (),
     translators: Mapping[str, str] | None = None,
+    if_match: str | None = None,
 ) -> EditResult:
     """Replace the English of sentences (by sentence id, e.g. "p1.s2") in the TEI at
     `path` with a person's translation, store them in the memory and rewrite the file
@@ -146,7 +146,36 @@ def apply_edits(
     be the file's.  Raises TeiError, writing nothing, for an id the file does not have or
     a Chinese sentence that differs.  The QA checks run again on the file written
     (`corpus`: the other documents, for the cross-document check).  `translators` names
-    the person of each sentence id where they differ (`translator` for the others)."""
+    the person of each sentence id where they differ (`translator` for the others).
+
+    The read, the checks and the write hold the file's lock (zhen.filelock), so no run,
+    save or import writes it meanwhile.  `if_match`: the version (filelock.version_of) the
+    edits were made on, as the review's If-Match: StaleFile, writing nothing, when the file
+    is another.  Without it, edits that meet a file changed by a program that takes no
+    lock (an editor) are made again on the new file."""
+    from zhen.filelock import locked, version_of
+
+    path = Path(path)
+    with locked(path):
+        for attempt in range(3):
+            read = version_of(path)
+            if if_match is not None and read != if_match:
+                raise StaleFile(f"{path} changed on disk since the version edited; nothing "
+                                "was written")
+            try:
+                return _apply_edits(path, edits, memory, translator, origin, sources,
+                                    corpus, translators, read)
+            except StaleFile:
+                if if_match is not None or attempt == 2:
+                    raise
+    raise AssertionError("unreachable")
+
+
+def _apply_edits(path: Path, edits, memory, translator, origin, sources, corpus,
+                 translators, read: str | None) -> EditResult:
+    """apply_edits on the file of version `read`, under its lock."""
+    from zhen.filelock import write_guarded
+
     existing = inspect_output(path, memory)
     if existing is None:
         raise TeiError(f"{path}: no such TEI file")
@@ -176,8 +205,6 @@ def apply_edits(
         result.changed += 1
         stored.append(HumanTranslation(s.zh, english, who, origin, glossary))
     edited, _ = existing.translations(glossary)
-    if memory is not None:
-        result.memory = memory.store_human([*edited, *stored])
     if result.changed or existing.edited:
         from lxml import etree
         from zhen.qa.annotate import annotate_tree
@@ -185,7 +212,10 @@ def apply_edits(
         # the QA findings of the new English, recorded before the one write
         tree = etree.ElementTree(etree.fromstring(tei_bytes(doc), tei_parser()))
         annotate_tree(tree, Path(path).name, corpus)
-        write_atomic(Path(path), etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+        write_guarded(path, etree.tostring(tree, xml_declaration=True, encoding="UTF-8"),
+                      read)
+    if memory is not None:  # after the write: an edit refused there is in neither
+        result.memory = memory.store_human([*edited, *stored])
     return result
 
 

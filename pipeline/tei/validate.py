@@ -18,7 +18,7 @@ import re
 import subprocess
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -258,42 +258,14 @@ def check_invariants(path: Path, tree: etree._ElementTree) -> list[Problem]:
     """
     root = tree.getroot()
     if root.tag == f"{{{TEI_NS}}}teiCorpus":
-        problems = []
-        owner: dict[str, int] = {}
-        for n, tei in enumerate(root.findall("t:TEI", NS)):
-            doc = tei.get(XML_ID) or f"TEI #{n + 1}"
-            problems += [
-                Problem(q.path, q.line, f"document {doc}: {q.message}", q.kind)
-                for q in check_invariants(path, etree.ElementTree(_unprefixed(tei)))
-            ]
-            for el in tei.iter(etree.Element):
-                xid = el.get(XML_ID)
-                if xid is not None and owner.setdefault(xid, n) != n:
-                    problems.append(Problem(path, el.sourceline or 0,
-                                            f'xml:id "{xid}" is used by two documents',
-                                            "invariant"))
-        return problems
+        return _check_corpus(path, root)
     problems: list[Problem] = []
 
     def add(el: etree._Element, message: str) -> None:
         problems.append(Problem(path, el.sourceline or 0, message, "invariant"))
 
     root = tree.getroot()
-    ids: dict[str, etree._Element] = {}
-    for el in root.iter(etree.Element):
-        xid = el.get(XML_ID)
-        if xid is None:
-            continue
-        if xid in ids:
-            add(el, f'duplicate xml:id "{xid}" (first on line {ids[xid].sourceline})')
-        else:
-            ids[xid] = el
-    for el in root.iter(etree.Element):
-        for attr in POINTER_ATTRS:
-            for ref in _pointers(el, attr):
-                if ref not in ids:
-                    add(el, f'{_name(el)}: @{attr} points to "#{ref}", no such xml:id here')
-
+    ids = _check_ids(root, add)
     body = root.find("t:text/t:body", NS)
     zh_div = body.find("t:div[@type='original']", NS) if body is not None else None
     en_div = body.find("t:div[@type='translation']", NS) if body is not None else None
@@ -308,7 +280,68 @@ def check_invariants(path: Path, tree: etree._ElementTree) -> list[Problem]:
         if el.get(XML_ID) is None:
             add(el, f"{_name(el)} has no xml:id")
     zh_s.pop(None, None)
+    _check_alignment(body, zh_s, en_s, ids, add)
+    _check_cert(en_s, add)
 
+    # A person's edit of an English s (its text no longer what zhen wrote) leaves its term
+    # markup stale: read-back searches the edited text again, so it is not held against it.
+    edited = {ref for el in en_s if _edited(el) for ref in _pointers(el, "corresp")}
+    _check_terms(ids, zh_div, en_div, zh_s, add, edited)
+    return problems
+
+
+def _check_cert(en_s: list[etree._Element], add) -> None:
+    """An English s's @cert (the model's score, zhen.scores) is a probability, 0 to 1:
+    teidata.probability, of which tei_all's RELAX NG checks only that it is a double."""
+    for el in en_s:
+        cert = el.get("cert")
+        if cert is not None and parse_score(cert) is None:
+            add(el, f'{_name(el)}: @cert "{cert}" is not a probability (a number from 0 to 1)')
+
+
+def _check_corpus(path: Path, root: etree._Element) -> list[Problem]:
+    """Each document of a teiCorpus on its own, then the ids across documents."""
+    problems = []
+    owner: dict[str, int] = {}
+    for n, tei in enumerate(root.findall("t:TEI", NS)):
+        doc = tei.get(XML_ID) or f"TEI #{n + 1}"
+        problems += [
+            Problem(q.path, q.line, f"document {doc}: {q.message}", q.kind)
+            for q in check_invariants(path, etree.ElementTree(_unprefixed(tei)))
+        ]
+        for el in tei.iter(etree.Element):
+            xid = el.get(XML_ID)
+            if xid is not None and owner.setdefault(xid, n) != n:
+                problems.append(Problem(path, el.sourceline or 0,
+                                        f'xml:id "{xid}" is used by two documents',
+                                        "invariant"))
+    return problems
+
+
+def _check_ids(root: etree._Element, add: Callable[[etree._Element, str], None],
+               ) -> dict[str, etree._Element]:
+    """Each xml:id once, each pointer to one of them; return id → element."""
+    ids: dict[str, etree._Element] = {}
+    for el in root.iter(etree.Element):
+        xid = el.get(XML_ID)
+        if xid is None:
+            continue
+        if xid in ids:
+            add(el, f'duplicate xml:id "{xid}" (first on line {ids[xid].sourceline})')
+        else:
+            ids[xid] = el
+    for el in root.iter(etree.Element):
+        for attr in POINTER_ATTRS:
+            for ref in _pointers(el, attr):
+                if ref not in ids:
+                    add(el, f'{_name(el)}: @{attr} points to "#{ref}", no such xml:id here')
+    return ids
+
+
+def _check_alignment(body: etree._Element, zh_s: dict[str, etree._Element],
+                     en_s: list[etree._Element], ids: dict[str, etree._Element],
+                     add: Callable[[etree._Element, str], None]) -> None:
+    """Each Chinese s has one English s pointing to it, and one link joining the two."""
     partner_of: dict[str, str] = {}  # Chinese s id -> English s id
     english_for: dict[str, list[etree._Element]] = defaultdict(list)
     for el in en_s:
@@ -335,17 +368,6 @@ def check_invariants(path: Path, tree: etree._ElementTree) -> list[Problem]:
             add(el, f"{_name(el)} is in {len(links)} link elements, not 1")
         elif zid in partner_of and partner_of[zid] not in _pointers(links[0], "target"):
             add(links[0], f'link for "{zid}" does not point to its English s "{partner_of[zid]}"')
-
-    for el in en_s:  # teidata.probability: tei_all.rng checks only that it is a double
-        cert = el.get("cert")
-        if cert is not None and parse_score(cert) is None:
-            add(el, f'{_name(el)}: @cert "{cert}" is not a probability (a number from 0 to 1)')
-
-    # A person's edit of an English s (its text no longer what zhen wrote) leaves its term
-    # markup stale: read-back searches the edited text again, so it is not held against it.
-    edited = {ref for el in en_s if _edited(el) for ref in _pointers(el, "corresp")}
-    _check_terms(ids, zh_div, en_div, zh_s, add, edited)
-    return problems
 
 
 def _edited(en_s: etree._Element) -> bool:

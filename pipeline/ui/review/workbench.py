@@ -4,8 +4,10 @@ Only regular files named `*.tei.xml` directly in the folder are served, and only
 resolve inside it (a link pointing out of the folder is refused).  A file is reviewable
 when zhen would overwrite it (edits.inspect_output: well-formed, zhen's invariants hold,
 its Chinese side unchanged); otherwise it is listed with the reason and never written.
-A document's version is the sha256 of its bytes: a save names the version it was made on
-(as HTTP's If-Match does) and is refused when the file has changed since.  Saving goes
+A document's version is the sha256 of its bytes (zhen.filelock.version_of): a save names
+the version it was made on (as HTTP's If-Match does) and is refused when the file has
+changed since; the check and the write hold the file's lock, which every writer of a TEI
+takes, so a run cannot write the file between them.  Saving goes
 through edits.apply_edits (the English marked human, terms re-located, the memory
 updated, the file rewritten atomically, its QA findings recorded again).
 
@@ -20,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zhen.document import Document, Sentence
-from zhen.errors import ZhenError
+from zhen.errors import StaleFile, ZhenError
+from zhen.filelock import locked
 from zhen.memory.base import Memory
 from zhen.qa.checks import CHECKS, Finding
 from zhen.qa.run import Counts, check_documents, of_document
@@ -186,24 +189,35 @@ class Folder:
         if len(english) > MAX_ENGLISH:
             raise Refused(413, "too-large", f"a sentence of more than {MAX_ENGLISH} "
                                             "characters is not saved")
+        stale = Refused(409, "stale", f"{name} changed on disk since you opened it (another "
+                                      "reviewer's save or a make run): your edit was not "
+                                      "saved. Copy it, reload the document and redo it.")
         if sha256_file(path) != if_match:
-            raise Refused(409, "stale", f"{name} changed on disk since you opened it (another "
-                                        "reviewer's save or a make run): your edit was not "
-                                        "saved. Copy it, reload the document and redo it.")
+            raise stale
+        self._check(name, sentence_id)
+        with locked(path):  # no run, import or save writes it between the check and the save
+            if sha256_file(path) != if_match:
+                raise stale
+            self._check(name, sentence_id)
+            try:
+                others = [e.doc for e in self.entries() if e.reviewable and e.name != name]
+                apply_edits(path, {sentence_id: english}, self.memory, self.translator,
+                            origin=f"review {name}", corpus=others, if_match=if_match)
+            except StaleFile:
+                raise stale from None
+            except ZhenError as exc:
+                raise Refused(422, "refused", str(exc)) from None
+        state = self.state(name)
+        state["saved"] = sentence_id
+        return state
+
+    def _check(self, name: str, sentence_id: str) -> None:
+        """Refused unless the document is reviewable and has the sentence."""
         entry = self.entry(name)
         if not entry.reviewable:
             raise Refused(409, "not-reviewable", f"{name}: not reviewable: {entry.reason}")
         if sentence_id not in {s.id for s in entry.doc.sentences()}:
             raise Refused(404, "no-sentence", f"{name} has no sentence {sentence_id!r}")
-        try:
-            others = [e.doc for e in self.entries() if e.reviewable and e.name != name]
-            apply_edits(path, {sentence_id: english}, self.memory, self.translator,
-                        origin=f"review {name}", corpus=others)
-        except ZhenError as exc:
-            raise Refused(422, "refused", str(exc)) from None
-        state = self.state(name)
-        state["saved"] = sentence_id
-        return state
 
 
 def _sentence(s: Sentence, findings) -> dict:
