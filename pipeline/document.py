@@ -80,7 +80,7 @@ class Sentence:
     translator: str = ""  # who, for a human translation ("" when not known)
     written_digest: str = ""  # read back: digest of the English as zhen wrote it ("" if none)
     qa: tuple[str, ...] = ()  # ids of the QA checks that flag the English (qa.CHECKS order)
-    score: float | None = None
+    score: float | None = None  # model confidence: exp(mean token log-prob), 0..1; None if human
 
     @property
     def from_memory(self) -> bool:
@@ -102,7 +102,7 @@ class Sentence:
 
     def take_translation(self, done: Sentence) -> None:
         """Take the translation of `done` (the same Chinese sentence, the same terms)."""
-        self.en, self.origin = done.en, done.origin
+        self.en, self.origin, self.score = done.en, done.origin, done.score
         for occ, src in zip(self.terms, done.terms):
             occ.en_start, occ.en_end, occ.status = src.en_start, src.en_end, src.status
 

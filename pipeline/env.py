@@ -32,6 +32,8 @@ VARIABLES: tuple[Variable, ...] = (
              "`local:N`"),
     Variable("ZHEN_TRANSLATOR", "who edits (recorded with human translations and in the "
              "TEI's `respStmt`)"),
+    Variable("ZHEN_LOW_SCORE", "the score below which the QA check `low-score` flags a "
+             "machine translation (`zhen qa --low-score` for one check)"),
     Variable("ZHEN_SCHEMA_DIR", "where `tei_all.rng` is cached"),
     Variable("ARGOS_PACKAGES_DIR", "where `zhen model install` puts Argos packages "
              "(argostranslate's own setting)"),

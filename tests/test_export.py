@@ -307,7 +307,7 @@ def test_cwb_encodes_the_vrt_and_the_alignment(tei_files, tmp_path):
         data.mkdir(parents=True)
         subprocess.run(["cwb-encode", "-c", "utf8", "-x", "-s", "-B", "-d", str(data),
                         "-f", str(vrt), "-R", str(registry / f"zhen_{lang}"), *columns[lang],
-                        "-S", "text:0+id+title+source", "-S", "p:0+id", "-S", "s:0+id+origin"],
+                        "-S", "text:0+id+title+source", "-S", "p:0+id", "-S", "s:0+id+origin+qa+score"],
                        check=True)
         subprocess.run(["cwb-makeall", "-r", str(registry), "-V", f"ZHEN_{lang.upper()}"],
                        check=True, capture_output=True)

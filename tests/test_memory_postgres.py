@@ -243,6 +243,40 @@ def test_machine_translations_are_stored_looked_up_and_replaced(location):
         assert stats.size_bytes > 0
 
 
+def test_scores_are_kept_and_rows_of_a_schema_1_memory_read_none(location, tmp_path):
+    """A machine translation keeps the model's score (schema 2, zhen.scores); a memory of
+    schema 1 is migrated, its rows read back without a score; copies carry the scores."""
+    if is_server_url(location):
+        from zhen.memory.postgres import MIGRATIONS
+    else:
+        MIGRATIONS = memory_sqlite.MIGRATIONS
+    db = raw(location)
+    for statement in MIGRATIONS[0]:  # the tables as schema 1 had them, with one old row
+        db(statement)
+    db("CREATE TABLE zhen_schema (version INTEGER NOT NULL)")
+    db("INSERT INTO zhen_schema (version) VALUES (?)", 1)
+    db("INSERT INTO tm (key, source, target, terms, package, created) VALUES (?, ?, ?, ?, ?, ?)",
+       "old", "旧句。", "Old.", "[]", "pkg", 1.0)
+    db.close()
+    with open_memory(location) as mem:
+        old = sentence("旧句。")
+        assert mem.lookup([("old", old)]) == [] and old.en == "Old." and old.score is None
+        new = sentence("新句。", "New.")
+        new.score = 0.8125
+        mem.store("pkg", [("new", new)])
+        found = sentence("新句。")
+        assert mem.lookup([("new", found)]) == [] and found.score == 0.8125
+        assert [row[4] for row in mem.machine_entries()] == [0.8125, None]  # by source
+        with SqliteMemory(tmp_path / "copy.sqlite3") as dst:
+            assert copy_memory(mem, dst).machine_new == 2
+            again, before = sentence("新句。"), sentence("旧句。")
+            assert dst.lookup([("new", again), ("old", before)]) == []
+            assert (again.score, before.score) == (0.8125, None)
+    db = raw(location)
+    assert db("SELECT version FROM zhen_schema").fetchall() == [(SCHEMA_VERSION,)]
+    db.close()
+
+
 def test_human_translations_follow_the_rules(location):
     h = HumanTranslation
     with open_memory(location) as mem:

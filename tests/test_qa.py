@@ -273,7 +273,7 @@ def test_report_tei_vrt_and_view_agree_on_the_samples(samples, tei_validator):
     for line in (tmp / "vrt" / "zhen.en.vrt").read_text().splitlines():
         m = re.match(r'<text id="([^"]+)"', line)
         doc = names[m.group(1)] if m else doc
-        m = re.match(r'<s id="en\.([^"]+)" origin="\w+" qa="([^"]*)">', line)
+        m = re.match(r'<s id="en\.([^"]+)" origin="\w+" qa="([^"]*)" score="[0-9.]*">', line)
         if m and m.group(2) != "|":
             in_vrt[(doc, m.group(1))] = set(m.group(2).strip("|").split("|"))
     assert in_vrt == report

@@ -86,6 +86,7 @@ class SentenceResolver:
                 rest.append(s)
                 continue
             s.en, s.origin, s.translator = found.target, Origin.HUMAN, found.translator
+            s.score = None  # a person's English has no model score
             locate_renderings(s, self.terms, TermStatus.EDITED)
         return rest
 

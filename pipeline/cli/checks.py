@@ -9,6 +9,7 @@ from zhen.cli.options import (
     Failed,
 )
 from zhen.qa.checks import CHECKS
+from zhen.scores import LOW_SCORE, LOW_SCORE_ENV
 
 # -- validate --------------------------------------------------------------------------------
 
@@ -48,7 +49,10 @@ def validate(files, no_schema):
               help="Findings in document order, or the most severe first.")
 @click.option("--annotate", is_flag=True,
               help="Also record the findings in the files (@ana on the English s).")
-def qa(files, fmt, disabled, fail_on, sort, annotate):
+@click.option("--low-score", "threshold", type=click.FloatRange(0, 1), default=None,
+              metavar="SCORE", help="Check low-score flags a machine translation the model "
+              f"scored below SCORE (default: ${LOW_SCORE_ENV}, else {LOW_SCORE}).")
+def qa(files, fmt, disabled, fail_on, sort, annotate, threshold):
     """Check the English of TEI FILES: numbers, untranslated text, terms, length,
     repetition, brackets, questions, consistency; one line per finding."""
     import json
@@ -56,8 +60,10 @@ def qa(files, fmt, disabled, fail_on, sort, annotate):
     from zhen.qa.annotate import json_report, qa_files, sort_by_severity, text_lines
     from zhen.qa.checks import at_least
     from zhen.qa.run import Counts
+    from zhen.scores import low_score
 
-    report = qa_files(list(files), disabled, annotate)
+    with low_score(threshold):
+        report = qa_files(list(files), disabled, annotate)
     found = sort_by_severity(report.findings) if sort == "severity" else report.findings
     if fmt == "json":
         click.echo(json.dumps(json_report(report, found), ensure_ascii=False, indent=1))

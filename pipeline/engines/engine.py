@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from zhen.engines.base import ModelInfo
 from zhen.errors import ModelError
 from zhen.readers.text import strip_xml_forbidden
+from zhen.scores import LogProb, from_ctranslate2
 from zhen.settings import DecodingOptions
 
 SPACE_MARK = "\u2581"  # SentencePiece's word-start mark
@@ -142,6 +143,14 @@ class Hypothesis:
     # the peaks are kept: the full attention rows of a window's hypotheses, as Python
     # floats, would take more memory than the model.
     peaks: list[int] | None = None
+    # The log-probabilities of the tokens the model chose (a forced prefix's are not), the
+    # end token included; over the tokens as decoded, before a runaway repetition is cut.
+    logprob: LogProb = LogProb()
+
+    @property
+    def score(self) -> float | None:
+        """The model's confidence in this hypothesis: exp(mean token log-probability)."""
+        return self.logprob.score
 
 
 def attention_peaks(attention: Sequence[Sequence[float]]) -> list[int]:
@@ -234,27 +243,32 @@ class CTranslate2Engine:
             longest_prefix = max(len(p) for p in pre)
             cap = int(max(len(s) for s in src) * opts.max_length_ratio) + opts.max_length_extra
             cap += max(allowances[i] for i in batch) if allowances else 0
+            max_length = max(cap, longest_prefix + 1)
             self.decoder_calls += 1
             pending = self._call_decoder(
                 src,
                 target_prefix=pre if longest_prefix else None,
                 beam_size=max(opts.beam_size, num_hypotheses),
                 num_hypotheses=num_hypotheses,
-                max_decoding_length=max(cap, longest_prefix + 1),
+                max_decoding_length=max_length,
                 max_input_length=0,
                 length_penalty=opts.length_penalty,
                 replace_unknowns=True,
                 return_attention=attention,
+                return_scores=True,
                 asynchronous=True,
             )
-            submitted.append((batch, pending))
-        for batch, pending in submitted:
+            submitted.append((batch, pending, max_length))
+        for batch, pending, max_length in submitted:
             out = [self._result(p) for p in pending]
             for i, res in zip(batch, out):
                 att = res.attention if attention else [None] * len(res.hypotheses)
+                forced = len(self._prefix) + (len(prefixes[i]) if prefixes else 0)
                 hyps = []
-                for toks, a in zip(res.hypotheses, att):
+                for toks, a, score in zip(res.hypotheses, att, res.scores):
                     toks = list(toks)
+                    logprob = from_ctranslate2(score, len(toks), forced, max_length,
+                                               opts.length_penalty)
                     if self._prefix and toks[: len(self._prefix)] == self._prefix:
                         toks = toks[len(self._prefix) :]
                         a = a[len(self._prefix) :] if a is not None else None
@@ -263,7 +277,7 @@ class CTranslate2Engine:
                     peaks = attention_peaks(a[:cut]) if a is not None else None
                     if peaks and self._before:  # columns of the plain source pieces
                         peaks = [p - len(self._before) for p in peaks]
-                    hyps.append(Hypothesis(toks[:cut], peaks))
+                    hyps.append(Hypothesis(toks[:cut], peaks, logprob))
                 results[i] = hyps
             if on_batch:
                 on_batch(batch, [results[i] for i in batch])

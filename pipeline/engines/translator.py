@@ -11,6 +11,12 @@ Glossary enforcement, in order, per sentence that holds terms:
 4. a rendering still absent is MISSED: the English keeps the model's text and no hit is
    claimed.
 
+Every sentence gets the score of the hypothesis it keeps (`Sentence.score`, zhen.scores):
+exact for a hypothesis the model decoded alone (step 1 or 2); after prefix forcing, the
+continuation's tokens as decoded plus the kept part of the earlier hypothesis at that
+hypothesis's mean (the forced rendering's tokens are not the model's choice and are not
+counted); a long sentence translated clause by clause, its clauses' tokens together.
+
 It works against the engine interface only (engines.engine.CTranslate2Engine: pieces,
 token spans, detokenizing, batched decoding with prefixes and attention peaks), so it is
 the same for every model kind and device.
@@ -24,6 +30,7 @@ from dataclasses import dataclass, field
 
 from zhen.document import Sentence, Term, TermMatch, TermStatus
 from zhen.engines.engine import CTranslate2Engine, Hypothesis
+from zhen.scores import LogProb, combine
 from zhen.terminology.renderings import find_renderings, has_all_renderings, locate_renderings
 
 _CLAUSE_END = re.compile(r"(?<=[，、：；,;:])")
@@ -41,6 +48,7 @@ class _Enforcing:
     forced: int = 0  # length of the token prefix already fixed
     allowance: int = 0  # pieces of the renderings forced so far (added to the length cap)
     ends: list[int] = field(default_factory=list)  # token positions where a forced rendering ends
+    logprob: LogProb = LogProb()  # of the model's own tokens in `best` (scores.LogProb)
 
 
 class Translator:
@@ -78,6 +86,7 @@ class Translator:
                 batch = [plain[i] for i in indices]
                 for s, hyps in zip(batch, decoded):
                     s.en = self.engine.detokenize(hyps[0].tokens)
+                    s.score = hyps[0].score
                     locate_renderings(s, terms, TermStatus.MODEL)
                 done(batch)
 
@@ -99,7 +108,9 @@ class Translator:
         flat = [self.engine.pieces(c) for parts in chunks for c in parts]
         decoded = iter(self.engine.decode(flat))
         for s, parts in zip(sentences, chunks):
-            s.en = " ".join(self.engine.detokenize(next(decoded)[0].tokens) for _ in parts)
+            best = [next(decoded)[0] for _ in parts]
+            s.en = " ".join(self.engine.detokenize(h.tokens) for h in best)
+            s.score = combine(h.logprob for h in best)
             locate_renderings(s, terms, TermStatus.MODEL)
             done([s])
 
@@ -122,10 +133,12 @@ class Translator:
             chosen = next((i for i, t in enumerate(texts) if has_all_renderings(t, job.sentence, terms)), None)
             if chosen is not None:
                 job.sentence.en = texts[chosen]
+                job.sentence.score = job.hyps[chosen].score
                 status = TermStatus.MODEL if chosen == 0 else TermStatus.ENFORCED
                 locate_renderings(job.sentence, terms, status)
             else:
                 job.best = job.hyps[0]
+                job.logprob = job.best.logprob
                 pending.append(job)
         done([j.sentence for j in jobs if j not in pending])
         # Prefix forcing, one term occurrence per round, batched across sentences.
@@ -140,11 +153,15 @@ class Translator:
                 allowances=[j.allowance for j, _ in redo],
             )
             for (job, prefix), hyps in zip(redo, decoded):
+                # the prefix's own tokens (all but the renderings forced so far) at the mean
+                # of the hypothesis they come from, then the continuation as decoded
+                job.logprob = job.logprob.part(len(prefix) - job.allowance) + hyps[0].logprob
                 job.best = hyps[0]
                 job.forced = len(prefix)
                 job.ends.append(len(prefix))
         for job in pending:
             job.sentence.en = self.engine.detokenize_segments(job.best.tokens, job.ends)
+            job.sentence.score = job.logprob.score
             model_text = self.engine.detokenize(job.hyps[0].tokens)
             locate_renderings(job.sentence, terms, TermStatus.ENFORCED, model_text)
         if pending:

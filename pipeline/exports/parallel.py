@@ -14,6 +14,7 @@ from lxml import etree
 from zhen import __version__
 from zhen.exports.common import TeiDoc, is_pair, load_documents, one_line
 from zhen.formats.languages import SOURCE_LANGUAGE, TARGET_LANGUAGE
+from zhen.scores import format_score
 from zhen.tei.names import XML_LANG, en_id, zh_id
 from zhen.writer import write_atomic
 
@@ -52,6 +53,11 @@ def add_tu(body: etree._Element, zh: str, en: str, props: Sequence[tuple[str, st
     return tu
 
 
+def score_props(score: float | None) -> list[tuple[str, str]]:
+    """The `prop type="x-score"` of a machine translation's score (none without one)."""
+    return [] if score is None else [("x-score", format_score(score))]
+
+
 def tmx_bytes(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
@@ -60,7 +66,8 @@ def render_tmx(docs: Sequence[TeiDoc]) -> bytes:
     """TMX 1.4b: one `tu` per sentence pair that has text on both sides.
 
     Each `tu` carries `prop type="x-source"` (the TEI file name), `prop type="x-origin"`
-    (machine, memory or human: who wrote the English), one `prop type="x-term"` per
+    (machine, memory or human: who wrote the English), for a machine translation
+    `prop type="x-score"` (the model's score, 0 to 1: zhen.scores), one `prop type="x-term"` per
     glossary term id occurring in the Chinese sentence, and the document's metadata where
     it has any: `x-title`, `x-author`, `x-date`, `x-publisher`, `x-url`.
     """
@@ -74,6 +81,7 @@ def render_tmx(docs: Sequence[TeiDoc]) -> bytes:
             if not is_pair(s.zh, s.en):
                 continue
             props = [("x-source", item.name), ("x-origin", s.origin.value)]
+            props += score_props(None if s.human else s.score)
             props += [("x-term", t) for t in dict.fromkeys(occ.term_id for occ in s.terms)]
             props += about
             add_tu(body, s.zh_text, s.en or "", props, tuid=tuid(item.doc.id, s.id),

@@ -11,8 +11,11 @@ Columns (p-attributes), tab-separated:
 `term` is the glossary term id and `status` the term status (model, enforced, missed,
 edited); `_` where there is none.  Structure: `<text id title title_en author date year
 publisher url source>` (`text_attributes`), `<p id type>` (type p or head),
-`<s id origin qa>` with the TEI xml:ids, who wrote the English, and the QA checks that
-flag the pair as a CWB feature set (`|numbers|term-missed|`, `|` for none; zhen.qa);
+`<s id origin qa score>` with the TEI xml:ids, who wrote the English, the QA checks that
+flag the pair as a CWB feature set (`|numbers|term-missed|`, `|` for none; zhen.qa), and
+the model's score of a machine translation ("0.8312", "" for a person's: zhen.scores;
+always four decimals, so a regular expression selects a range: `_.s_score = "0[.][0-2].*"`
+in CQP is a score below 0.3);
 tokens and attribute values are XML-escaped (encode with `-x`).
 
 The alignment files are in `cwb-align`'s output format, which `cwb-align-encode` reads:
@@ -33,6 +36,7 @@ from pathlib import Path
 from zhen.document import Sentence
 from zhen.errors import OutputError
 from zhen.exports.common import TeiDoc, load_documents, one_line
+from zhen.scores import format_score
 from zhen.tei.names import en_id, zh_id
 from zhen.writer import write_atomic
 
@@ -143,9 +147,14 @@ def _tag(name: str, **attrs: str) -> str:
     return f"<{name}{values}>"
 
 
+# The attributes of `s`, in order: what cwb-encode is told (`-S s:0+id+origin+qa+score`).
+S_ATTRIBUTES = ("id", "origin", "qa", "score")
+
+
 def _add_sentence(side: Side, sid: str, tokens: list[Token], english: bool,
-                  origin: str, qa: str = "|") -> None:
-    side.lines.append(_tag("s", id=sid, origin=origin, qa=qa))
+                  origin: str, qa: str = "|", score: str = "") -> None:
+    values = dict(zip(S_ATTRIBUTES, (sid, origin, qa, score)))
+    side.lines.append(_tag("s", **values))
     for t in tokens:
         word = _escape(t.word)
         cols = [word, _escape(t.word.lower())] if english else [word]
@@ -172,9 +181,11 @@ def render_vrt(docs: Sequence[TeiDoc]) -> tuple[Side, Side]:
                 # origin: who wrote the English (machine, memory or human); the Chinese
                 # side carries it too, so that CQP can filter either corpus by it
                 # qa: the QA checks that flag the pair, a CWB feature set ("|" for none)
+                # score: the model's, of a machine translation ("" for a person's English)
                 qa = qa_feature_set(flagged.get((doc.id, s.id), ()))
-                _add_sentence(zh, zh_id(s.id), zh_tokens(s), False, s.origin.value, qa)
-                _add_sentence(en, en_id(s.id), en_tokens(s), True, s.origin.value, qa)
+                score = "" if s.score is None or s.human else format_score(s.score)
+                _add_sentence(zh, zh_id(s.id), zh_tokens(s), False, s.origin.value, qa, score)
+                _add_sentence(en, en_id(s.id), en_tokens(s), True, s.origin.value, qa, score)
             zh.lines.append("</p>")
             en.lines.append("</p>")
         for side in (zh, en):

@@ -4,8 +4,11 @@ One `<file>` per document, one `<group restype="x-paragraph">` per paragraph and
 `<trans-unit>` per sentence, whose id is the sentence id ("p1.s2").  A machine or memory
 translation is a target in state needs-review-translation (qualifier mt-suggestion), a human
 one is translated.  Glossary terms become notes on the source, QA findings (zhen.qa)
-notes on the target ("qa numbers: …", priority 1 for errors); fuzzy matches from human
-translations become `<alt-trans>` proposals.  Reading returns every unit's source and own
+notes on the target ("qa numbers: …", priority 1 for errors), the model's score of a
+machine translation a note on the target ("machine translation score 0.8312 …": every
+CAT tool shows notes; an `alt-trans` match-quality would pass the model's confidence off as
+a fuzzy match percentage); fuzzy matches from human translations become `<alt-trans>`
+proposals.  Reading returns every unit's source and own
 target text, native codes (`bpt`, `ept`, `ph`, `it`) left out.
 """
 
@@ -22,6 +25,7 @@ from zhen.errors import InputError
 from zhen.formats.languages import SOURCE_LANGUAGE, TARGET_LANGUAGE, is_chinese, is_english
 from zhen.memory.fuzzy import Suggestion
 from zhen.qa.checks import Finding
+from zhen.scores import format_score
 from zhen.tei.names import en_id
 from zhen.xmlsafe import inline_text, local_name, parse_untrusted_xml
 
@@ -83,6 +87,12 @@ def term_notes(doc: Document, sentence: Sentence) -> list[str]:
     return notes
 
 
+def score_note(score: float) -> str:
+    """The note giving a machine translation's score (zhen.scores)."""
+    return (f"machine translation score {format_score(score)} (the model's confidence, "
+            "0 to 1: the geometric mean of its token probabilities)")
+
+
 def _trans_unit(
     parent: etree._Element, doc: Document, s: Sentence, suggestions: Sequence[Suggestion],
     findings: Sequence[Finding] = (), rainbow: bool = False,
@@ -103,6 +113,8 @@ def _trans_unit(
     if s.origin is Origin.HUMAN:
         who = f" ({s.translator})" if s.translator else ""
         _sub(unit, "note", f"human translation{who}", annotates="general").set("from", TOOL_ID)
+    elif s.en and s.score is not None:
+        _sub(unit, "note", score_note(s.score), annotates="target").set("from", TOOL_ID)
     for f in findings:  # QA findings on the target: where a reviewer should look
         note = _sub(unit, "note", f"qa {f.check}: {f.detail}", annotates="target")
         note.set("from", TOOL_ID)

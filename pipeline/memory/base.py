@@ -2,7 +2,8 @@
 
 Two kinds of entry:
 - machine translations (`tm`), keyed by everything that determines the output
-  (`zhen.memory.keys`).  Each stores the English text and, per term occurrence in source
+  (`zhen.memory.keys`).  Each stores the English text, the model's score for it
+  (zhen.scores; None in rows written before schema 2) and, per term occurrence in source
   order, where its rendering is and how it got there.
 - human translations (`human`), keyed by the normalised source sentence alone: a person's
   translation does not depend on the model.  Each records who, where it came from and the
@@ -32,7 +33,7 @@ from zhen.errors import MemorySchemaError
 
 # The version of the tables that this zhen writes.  A change to them adds a migration
 # (MIGRATIONS[n] takes a memory from version n to n + 1, in each backend) and raises this.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 T = TypeVar("T")
 B = TypeVar("B", bound="Backend")
@@ -92,7 +93,7 @@ class CopyCounts:
 
 
 HUMAN_COLUMNS = "source, target, translator, origin, glossary_sha256, created"
-TM_COLUMNS = "key, source, target, terms, package, created"
+TM_COLUMNS = "key, source, target, terms, package, created, score"
 CHUNK = 500  # keys per IN (…) list, rows per write when copying
 
 
@@ -198,11 +199,11 @@ class Memory(Backend):
 
     def lookup(self, keyed: list[tuple[str, Sentence]]) -> list[tuple[str, Sentence]]:
         """Fill the sentences whose key is in the memory (origin MEMORY); return the others."""
-        found: dict[str, tuple[str, str]] = {}
+        found: dict[str, tuple[str, str, float | None]] = {}
         for chunk in _chunks([k for k, _ in keyed]):
-            rows = self._execute(
-                f"SELECT key, target, terms FROM tm WHERE key IN ({_marks(len(chunk))})", chunk)
-            found.update({k: (t, terms) for k, t, terms in rows})
+            rows = self._execute(f"SELECT key, target, terms, score FROM tm "
+                                 f"WHERE key IN ({_marks(len(chunk))})", chunk)
+            found.update({k: (t, terms, score) for k, t, terms, score in rows})
         missing = []
         for key, s in keyed:
             hit = found.get(key)
@@ -217,10 +218,10 @@ class Memory(Backend):
         if not rows:
             return
         self._write(lambda: self._executemany(
-            f"INSERT INTO tm ({TM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) "
+            f"INSERT INTO tm ({TM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) "
             "DO UPDATE SET source = excluded.source, target = excluded.target, "
-            "terms = excluded.terms, package = excluded.package, created = excluded.created",
-            rows))
+            "terms = excluded.terms, package = excluded.package, created = excluded.created, "
+            "score = excluded.score", rows))
 
     def stats(self) -> MemoryStats:
         def count(table: str) -> int:
@@ -251,14 +252,14 @@ class Memory(Backend):
         wanted = normalise_sentence(target)
         return any(normalise_sentence(t) == wanted for (t,) in rows)
 
-    def machine_entries(self) -> Iterator[tuple[str, str, str, float]]:
-        """(source, target, package, created) of every machine translation."""
-        yield from self._iterate("SELECT source, target, package, created FROM tm "
+    def machine_entries(self) -> Iterator[tuple[str, str, str, float, float | None]]:
+        """(source, target, package, created, score) of every machine translation."""
+        yield from self._iterate("SELECT source, target, package, created, score FROM tm "
                                  "ORDER BY source, created")
 
     def machine_rows(self) -> Iterator[tuple]:
         """Every machine translation as stored (key, source, target, terms, package,
-        created), for copying."""
+        created, score), for copying."""
         yield from self._iterate(f"SELECT {TM_COLUMNS} FROM tm")
 
     def add_machine_rows(self, rows: Iterable[tuple]) -> int:
@@ -268,7 +269,7 @@ class Memory(Backend):
         if not rows:
             return 0
         return self._write(lambda: self._executemany(
-            f"INSERT INTO tm ({TM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO tm ({TM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (key) DO NOTHING", rows))
 
     # -- human translations --------------------------------------------------------------
@@ -381,6 +382,7 @@ def _tm_rows(package_id: str, keyed: list[tuple[str, Sentence]]) -> list[tuple]:
                         for o in s.terms]),
             package_id,
             now,
+            s.score,
         )
         for key, s in keyed
     }.values())
@@ -445,7 +447,7 @@ def _batches(rows: Iterator, size: int = CHUNK) -> Iterator[list]:
         yield batch
 
 
-def _apply(sentence: Sentence, target: str, terms_json: str) -> bool:
+def _apply(sentence: Sentence, target: str, terms_json: str, score: float | None) -> bool:
     """Fill a sentence from a memory entry; False if the entry does not fit its terms."""
     try:
         stored = json.loads(terms_json)
@@ -458,4 +460,5 @@ def _apply(sentence: Sentence, target: str, terms_json: str) -> bool:
         occ.en_start, occ.en_end = start, end
         occ.status = TermStatus(status) if status else None
     sentence.origin = Origin.MEMORY
+    sentence.score = score
     return True

@@ -72,6 +72,8 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "CREATE INDEX IF NOT EXISTS human_history_source ON human_history USING hash (source)",
     ],
+    # 1 → 2: the model's score of each machine translation (zhen.scores); NULL in older rows
+    1: ["ALTER TABLE tm ADD COLUMN IF NOT EXISTS score DOUBLE PRECISION"],
 }
 
 # zhen's advisory locks: ('zhen', 0) while creating or migrating the tables, ('zhen', 1)

@@ -44,6 +44,8 @@ MIGRATIONS: dict[int, list[str]] = {
             created REAL NOT NULL
         )""",
     ],
+    # 1 → 2: the model's score of each machine translation (zhen.scores); NULL in older rows
+    1: ["ALTER TABLE tm ADD COLUMN score REAL"],
 }
 
 

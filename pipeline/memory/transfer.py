@@ -94,8 +94,9 @@ def import_translations(paths: Iterable[str | Path], memory: Memory,
 
 def export_translations(memory: Memory, out: Path, human_only: bool = False) -> int:
     """Write the memory's translations as TMX 1.4b (prop x-origin human or machine;
-    creationid the translator); return how many units."""
-    from zhen.exports.parallel import add_tu, tmx_bytes, tmx_skeleton
+    creationid the translator; x-score the model's score where it has one); return how
+    many units."""
+    from zhen.exports.parallel import add_tu, score_props, tmx_bytes, tmx_skeleton
     from zhen.writer import write_atomic
 
     root, body = tmx_skeleton("zhen memory")
@@ -105,9 +106,9 @@ def export_translations(memory: Memory, out: Path, human_only: bool = False) -> 
                creationid=h.translator, creationdate=_tmx_date(h.created))
         count += 1
     if not human_only:
-        for source, target, package, created in memory.machine_entries():
+        for source, target, package, created, score in memory.machine_entries():
             add_tu(body, source, target, [("x-origin", Origin.MACHINE.value),
-                                          ("x-model", package)],
+                                          ("x-model", package), *score_props(score)],
                    creationdate=_tmx_date(created))
             count += 1
     write_atomic(Path(out), tmx_bytes(root))

@@ -18,6 +18,8 @@ the findings in TEI files (`@ana`) and reports them.
     brackets             quotes or brackets unbalanced in the English but not in the Chinese
     question             a question in the Chinese that is not one in the English
     corpus-inconsistent  the same Chinese sentence translated differently elsewhere
+    low-score            a machine translation the model itself scored low (below
+                         ZHEN_LOW_SCORE, default 0.3: zhen.scores)
 
 A new check is one function in `checks` and one line in `CHECKS`.
 """

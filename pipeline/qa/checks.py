@@ -22,6 +22,7 @@ from zhen.digests import normalise_sentence
 from zhen.document import Document, Sentence, TermStatus
 from zhen.han import HAN, HAN_RUN
 from zhen.qa.numbers import compare_numbers, show_number
+from zhen.scores import LOW_SCORE, LOW_SCORE_ENV, check_low_score
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)  # most severe first
@@ -392,4 +393,7 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
     Check("corpus-inconsistent", WARNING, CORPUS, "The same Chinese sentence is translated "
           "differently elsewhere in the corpus (a person's translation wins).",
           check_corpus_inconsistent),
+    Check("low-score", WARNING, SENTENCE, "The model's own score of its English (the "
+          f"geometric mean of its token probabilities) is below {LOW_SCORE} (or "
+          f"{LOW_SCORE_ENV}): it was unsure of this sentence.", check_low_score),
 )}

@@ -16,6 +16,7 @@ from zhen.document import (
     Paragraph,
     Sentence,
 )
+from zhen.scores import format_score
 from zhen.tei.header import Tally, build_header
 from zhen.tei.names import (
     DIGEST_PREFIX,
@@ -40,9 +41,12 @@ def open_sections_kept(open_sections: int, level: int) -> int:
 
 def _en_s_attrs(s: Sentence) -> dict[str, str]:
     """An English s: its id, its Chinese partner, the digest of the English as written (so
-    that a later edit by a person shows), and @resp for a person's translation."""
+    that a later edit by a person shows), @cert the model's score of a machine translation
+    (zhen.scores), and @resp for a person's translation."""
     attrs = {"xml_id": en_id(s.id), "corresp": "#" + zh_id(s.id),
              "n": DIGEST_PREFIX + english_digest(s.en or "")}
+    if s.score is not None and not s.human:
+        attrs["cert"] = format_score(s.score)
     if s.human:
         attrs["resp"] = "#" + human_resp_id(s.translator)
     if s.qa:

@@ -117,6 +117,7 @@ def mark_human(sentence: Sentence, doc: Document, english: str, translator: str)
     sentence.origin = Origin.HUMAN
     sentence.translator = translator
     sentence.qa = ()  # the checks ran on the old English; they run again on the new one
+    sentence.score = None  # the model's score was of the old English
     locate_renderings(sentence, doc.terms, TermStatus.EDITED)
 
 

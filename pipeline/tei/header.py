@@ -14,6 +14,7 @@ from zhen.qa.checks import CATEGORY_PREFIX, CHECKS, QA_TAXONOMY
 from zhen.tei.names import (
     BOM_NOTE,
     PROVENANCE_RECORD,
+    SCORE_DESCRIPTION,
     STATUS_DESCRIPTIONS,
     SUBTITLE,
     SYNTHETIC_DESC,
@@ -65,6 +66,7 @@ def build_header(root: etree._Element, doc: Document, counts: Tally) -> None:
     _source_bibl(_sub(fd, "sourceDesc"), doc, counts.chinese.hexdigest())
     ed = _sub(header, "encodingDesc")
     _app_info(_sub(ed, "appInfo"), doc.provenance)
+    _sub(ed, "p", SCORE_DESCRIPTION)  # what an English s/@cert is (zhen.scores)
     _class_decl(_sub(ed, "classDecl"), doc)
     pd = _sub(header, "profileDesc")
     lu = _sub(pd, "langUsage")

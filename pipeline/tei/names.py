@@ -39,6 +39,13 @@ HUMAN_RESP = "resp.human"  # xml:id of the respStmt for people's translations (o
 UNNAMED_TRANSLATOR = "a translator not named to zhen (set ZHEN_TRANSLATOR)"
 
 DIGEST_PREFIX = "zhen:"  # English s/@n: digest of the English as zhen wrote it
+SCORE_DESCRIPTION = (  # the header's encodingDesc: what an English s/@cert is (zhen.scores)
+    "@cert of an English s is the translation model's own confidence in the English it "
+    "chose for that sentence: the geometric mean of the probabilities of its tokens, "
+    "exp(mean token log-probability), from 0 to 1. It is no measure of quality (a fluent "
+    "mistranslation can score high), but low scores show where to look first (zhen qa, "
+    "check low-score). English written or revised by a person has no @cert."
+)
 
 SYNTHETIC_WARNING = (
     "The English side was produced by a SYNTHETIC test model with random weights: it is "

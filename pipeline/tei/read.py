@@ -22,6 +22,7 @@ from zhen.document import (
 )
 from zhen.errors import TeiError
 from zhen.qa.checks import CATEGORY_PREFIX, CHECKS
+from zhen.scores import parse_score
 from zhen.settings import DecodingOptions
 from zhen.tei.header import encoding_codec
 from zhen.tei.names import (
@@ -98,6 +99,7 @@ def parse_tei(root: etree._Element, name: str = "") -> Document:
                         target.status = occ.status
                 _read_origin(sentence, es, doc)
                 sentence.qa = _read_qa(es)
+                sentence.score = None if sentence.human else parse_score(es.get("cert"))
             para.sentences.append(sentence)
         doc.paragraphs.append(para)
     return doc

@@ -25,6 +25,7 @@ from typing import Literal
 
 from lxml import etree
 from zhen.errors import SchemaError
+from zhen.scores import parse_score
 from zhen.tei.names import DIGEST_PREFIX, TEI_NS, XML_ID
 from zhen.tei.read import is_edited_text
 from zhen.tei.schema import ensure_tei_schema, find_java, find_jing_jar
@@ -280,12 +281,22 @@ def check_invariants(path: Path, tree: etree._ElementTree) -> list[Problem]:
             add(el, f"{_name(el)} has no xml:id")
     zh_s.pop(None, None)
     _check_alignment(body, zh_s, en_s, ids, add)
+    _check_cert(en_s, add)
 
     # A person's edit of an English s (its text no longer what zhen wrote) leaves its term
     # markup stale: read-back searches the edited text again, so it is not held against it.
     edited = {ref for el in en_s if _edited(el) for ref in _pointers(el, "corresp")}
     _check_terms(ids, zh_div, en_div, zh_s, add, edited)
     return problems
+
+
+def _check_cert(en_s: list[etree._Element], add) -> None:
+    """An English s's @cert (the model's score, zhen.scores) is a probability, 0 to 1:
+    teidata.probability, of which tei_all's RELAX NG checks only that it is a double."""
+    for el in en_s:
+        cert = el.get("cert")
+        if cert is not None and parse_score(cert) is None:
+            add(el, f'{_name(el)}: @cert "{cert}" is not a probability (a number from 0 to 1)')
 
 
 def _check_corpus(path: Path, root: etree._Element) -> list[Problem]:

@@ -13,6 +13,7 @@ import json
 import re
 
 from zhen.han import HAN
+from zhen.scores import from_logprobs
 
 _THINK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>\s*", re.DOTALL | re.IGNORECASE)
 _THINK_OPEN = re.compile(r"<(think|thinking|reasoning)>.*\Z", re.DOTALL | re.IGNORECASE)
@@ -117,10 +118,6 @@ def parse_array(text: str, n: int) -> list[str] | None:
 
 
 def mean_logprob_score(logprobs: list[float]) -> float | None:
-    """exp(mean token log-probability): a 0..1 score of a reply (None without tokens)."""
-    import math
-
-    vals = [lp for lp in logprobs if lp is not None and math.isfinite(lp)]
-    if not vals:
-        return None
-    return max(0.0, min(1.0, math.exp(sum(vals) / len(vals))))
+    """exp(mean token log-probability): a 0..1 score of a reply (None without tokens), as
+    zhen.scores (the score's one home) computes it for every engine."""
+    return from_logprobs(logprobs).score

@@ -27,6 +27,7 @@ from zhen.filelock import locked
 from zhen.memory.base import Memory
 from zhen.qa.checks import CHECKS, Finding
 from zhen.qa.run import Counts, check_documents, of_document
+from zhen.scores import low_score_threshold
 
 SUFFIX = ".tei.xml"
 MAX_ENGLISH = 20_000  # characters of one sentence's English
@@ -167,6 +168,7 @@ class Folder:
             "checks": {c.id: {"severity": c.severity, "description": c.description}
                        for c in CHECKS.values()},
             "counts": Counts.of(findings).by_severity,
+            "low_score": low_score_threshold(),  # the page's filter starts at QA's threshold
             "paragraphs": [{"id": p.id, "sentences": [_sentence(s, by_sid.get(s.id, ()))
                                                       for s in p.sentences]}
                            for p in doc.paragraphs],
@@ -225,6 +227,7 @@ def _sentence(s: Sentence, findings) -> dict:
         "en": s.en,
         "origin": s.origin.value,
         "translator": s.translator,
+        "score": None if s.human else s.score,  # the model's (zhen.scores); None: none
         "terms": [{"term": o.term_id, "status": o.status.value if o.status else "none",
                    "start": o.start, "end": o.end, "en_start": o.en_start, "en_end": o.en_end}
                   for o in s.terms],

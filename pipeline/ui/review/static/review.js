@@ -126,6 +126,11 @@
       cell.appendChild(el("span", { class: "origin", title: "translated or revised by a person" +
         (s.translator ? " (" + s.translator + ")" : ""), text: "human" }));
     }
+    if (s.score !== null && s.score !== undefined) {
+      cell.appendChild(el("span", { class: "score", text: "score " + s.score.toFixed(4),
+        title: "the model's confidence in this English: the geometric mean of the " +
+               "probabilities of its tokens, 0 to 1" }));
+    }
     if (s.findings.length) { cell.appendChild(findingsList(s.findings)); }
     return cell;
   }
@@ -142,6 +147,9 @@
         .sort(function (a, b) { return RANK[a] - RANK[b]; })[0];
       tr.setAttribute("data-severity", worst);
       tr.setAttribute("data-qa", s.findings.map(function (f) { return f.check; }).join(" "));
+    }
+    if (s.score !== null && s.score !== undefined) {
+      tr.setAttribute("data-score", s.score.toFixed(4));
     }
     tr.addEventListener("click", function () { if (editing !== s.id) { moveTo(s.id); } });
     tr.addEventListener("dblclick", function () { startEdit(s.id); });
@@ -171,6 +179,8 @@
     doc.paragraphs.forEach(function (p) {
       p.sentences.forEach(function (s, i) { body.appendChild(row(s, i === 0, p.id)); });
     });
+    if ($("#score-max").value === "") { $("#score-max").value = String(doc.low_score); }
+    arrange();
     $("#doc-view").hidden = false;
     if (current) { moveTo(current); }
     document.body.setAttribute("data-doc", doc.name);
@@ -289,7 +299,7 @@
                (ev.key === "s" && (ev.ctrlKey || ev.metaKey))) { ev.preventDefault(); saveEdit(); }
       return;
     }
-    if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.tagName === "INPUT") { return; }
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || /^(INPUT|SELECT)$/.test(ev.target.tagName)) { return; }
     var keys = {
       j: function () { step(1, false); }, ArrowDown: function () { step(1, false); },
       k: function () { step(-1, false); }, ArrowUp: function () { step(-1, false); },
@@ -298,6 +308,12 @@
       Enter: function () { if (current) { startEdit(current); } },
       e: function () { if (current) { startEdit(current); } },
       f: function () { var box = $("#only-flagged"); box.checked = !box.checked; filter(); },
+      s: function () {
+        var sel = $("#order");
+        sel.value = sel.value === "score" ? "document" : "score";
+        arrange();
+      },
+      l: function () { var box = $("#only-low"); box.checked = !box.checked; filter(); },
       u: function () { location.hash = ""; }
     };
     if (keys[ev.key]) { ev.preventDefault(); keys[ev.key](); }
@@ -305,6 +321,47 @@
 
   function filter() {
     document.body.classList.toggle("only-flagged", $("#only-flagged").checked);
+    document.body.classList.toggle("only-low", $("#only-low").checked);
+  }
+
+  // -- scores: order by them, show only those below a threshold --------------------------
+
+  function scoreOf(r) {
+    var v = r.getAttribute("data-score");
+    return v === null ? null : parseFloat(v);
+  }
+
+  function arrange() {
+    // rows in document order, or lowest score first (rows without a score, a person's
+    // English, last; document order among equals); rows below the threshold marked
+    var body = $("#pairs tbody");
+    var all = Array.prototype.slice.call(body.querySelectorAll("tr.pair"));
+    var order = {};
+    var n = 0;
+    doc.paragraphs.forEach(function (p) {
+      p.sentences.forEach(function (s) { order[s.id] = n++; });
+    });
+    var byScore = $("#order").value === "score";
+    var max = parseFloat($("#score-max").value);
+    all.sort(function (a, b) {
+      var ia = order[a.getAttribute("data-sid")], ib = order[b.getAttribute("data-sid")];
+      if (byScore) {
+        var sa = scoreOf(a), sb = scoreOf(b);
+        if (sa !== sb) {
+          if (sa === null) { return 1; }
+          if (sb === null) { return -1; }
+          return sa - sb;
+        }
+      }
+      return ia - ib;
+    }).forEach(function (r) {
+      var score = scoreOf(r);
+      r.classList.toggle("low-score", score !== null && !isNaN(max) && score < max);
+      body.appendChild(r);
+    });
+    document.body.classList.toggle("by-score", byScore);
+    filter();
+    if (current) { moveTo(current); }
   }
 
   function route() {
@@ -314,6 +371,9 @@
   }
 
   $("#only-flagged").addEventListener("change", filter);
+  $("#only-low").addEventListener("change", filter);
+  $("#order").addEventListener("change", arrange);
+  $("#score-max").addEventListener("input", arrange);
   window.addEventListener("hashchange", route);
   route();
 })();
