@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from zhen.errors import OutputError, StaleFile
-from zhen.writer import atomic_output, output_error
+from zhen.writer import atomic_output, is_open_file, output_error
 
 try:
     import fcntl
@@ -126,7 +126,7 @@ def _acquire(lock: Path, path: Path, timeout: float) -> int:
                         "finished")
                 time.sleep(pause)
                 pause = min(pause * 2, 0.1)
-            if _same_file(fd, lock):
+            if is_open_file(fd, lock):
                 return fd
         except OSError as exc:
             os.close(fd)
@@ -144,15 +144,6 @@ def _release(lock: Path, fd: int) -> None:
     except OSError:
         pass
     os.close(fd)
-
-
-def _same_file(fd: int, name: Path) -> bool:
-    try:
-        st = os.stat(name, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    own = os.fstat(fd)
-    return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
 
 
 class _Changed(Exception):

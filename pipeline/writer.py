@@ -76,7 +76,7 @@ def _create_temp(path: Path, keep_mode: bool = False) -> tuple[BinaryIO, str]:
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX,
                                        dir=path.parent)
             try:
-                if _lock(fd, blocking=True) and _same_file(fd, tmp):
+                if _lock(fd, blocking=True) and is_open_file(fd, tmp):
                     os.fchmod(fd, _mode(path) if keep_mode else 0o666 & ~_umask())
                     return os.fdopen(fd, "wb"), tmp
             except BaseException:
@@ -133,7 +133,7 @@ def remove_stale_temps(folder: Path, pattern: str = "*") -> list[Path]:
         except OSError:
             continue  # gone already, or a symlink: not ours
         try:
-            if _lock(fd, blocking=False) and _same_file(fd, tmp):
+            if _lock(fd, blocking=False) and is_open_file(fd, tmp):
                 os.unlink(tmp)
                 removed.append(tmp)
         except OSError:
@@ -176,7 +176,7 @@ def _lock(fd: int, blocking: bool) -> bool:
     return True
 
 
-def _same_file(fd: int, name: str | Path) -> bool:
+def is_open_file(fd: int, name: str | Path) -> bool:
     """True if `name` is still the file open as `fd` (not removed or replaced meanwhile)."""
     try:
         st = os.stat(name, follow_symlinks=False)
