@@ -133,21 +133,28 @@ def check_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def check_entry(name: str, url: str, api_key_env: str, settings: dict,
+                key_named: str) -> tuple[str, LlmOptions]:
+    """(the URL, the settings) of a server entry, checked, with its API key's variable set;
+    `key_named` names that variable in the one line saying it is not set."""
+    url = check_url(url)
+    if api_key_env:
+        check_variable(api_key_env)
+        if env.api_key(api_key_env) is None:
+            raise ModelError(f"{key_named} is not set; export {api_key_env}=YOUR_KEY")
+    try:
+        return url, LlmOptions.from_mapping(settings)
+    except ValueError as exc:
+        raise ModelError(f"{name}: setting {exc}") from None
+
+
 def connect(name: str, url: str, served: str = "", profile: str = "", api_key_env: str = "",
             settings: dict | None = None) -> ServerModel:
     """Check the server (it answers, serves the model), choose the profile: a ServerModel;
     one ModelError line for each thing that is wrong."""
-    url = check_url(url)
+    url, options = check_entry(name, url, api_key_env, settings or {},
+                               f"--api-key-env {api_key_env}: the variable")
     shown = shown_url(url)
-    if api_key_env:
-        check_variable(api_key_env)
-        if env.api_key(api_key_env) is None:
-            raise ModelError(f"--api-key-env {api_key_env}: the variable is not set; "
-                             f"export {api_key_env}=YOUR_KEY")
-    try:
-        options = LlmOptions.from_mapping(settings or {})
-    except ValueError as exc:
-        raise ModelError(f"{name}: setting {exc}") from None
     chosen = get_profile(profile) if profile else None
     client = Client(url, api_key_env, timeout=30.0, retries=1, backoff=0.5, connections=1)
     try:

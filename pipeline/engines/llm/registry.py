@@ -17,6 +17,7 @@ from zhen.engines.llm.client import ServerError
 from zhen.engines.llm.model import (
     ServerModel,
     answers,
+    check_entry,
     check_url,
     check_variable,
     connect,
@@ -148,16 +149,8 @@ def registered(name: str, entry: dict) -> ServerModel:
     key_env, settings = entry.get("api_key_env", ""), entry.get("settings") or {}
     if not served:
         return connect(name, url, served, profile, key_env, settings)
-    url = check_url(url)
-    if key_env:
-        check_variable(key_env)
-        if env.api_key(key_env) is None:
-            raise ModelError(f"{name}: its API key variable {key_env} is not set; "
-                             f"export {key_env}=YOUR_KEY")
-    try:
-        options = LlmOptions.from_mapping(settings)
-    except ValueError as exc:
-        raise ModelError(f"{name}: setting {exc}") from None
+    url, options = check_entry(name, url, key_env, settings,
+                               f"{name}: its API key variable {key_env}")
     chosen = get_profile(profile) if profile else choose_profile(served)
     return ServerModel(name=name, url=url, served_id=served, profile=chosen,
                        api_key_env=key_env, options=options)
