@@ -242,6 +242,29 @@ def xliff_edits(units, tei: Document) -> dict[str, str]:
     return edits
 
 
+def exported_document(xlf: Path, original: str, units, tei_dir: Path, unit: str = "unit",
+                      exported: str = "it", again: str = "the XLIFF"):
+    """(the path, the Document) of the TEI in `tei_dir` that `xlf`'s part (file/@original)
+    was exported from, each of its `units` checked to be a sentence of it with the same
+    Chinese; one TeiError line otherwise (`unit`, `exported`, `again`: the words for a
+    unit, what was exported and what to export again)."""
+    from zhen.tei.read import read_tei
+
+    tei_path = Path(tei_dir) / Path(original).name
+    if not tei_path.is_file():
+        raise TeiError(f"{xlf}: its document {original} is not in {tei_dir}; "
+                       f"give the folder {exported} was exported from with -o")
+    doc = read_tei(tei_path)
+    by_id = {s.id: s for s in doc.sentences()}
+    for u in units:
+        s = by_id.get(u.id)
+        if s is None or normalise_sentence(u.source) != normalise_sentence(s.zh):
+            found = "is not in it" if s is None else "has another Chinese sentence"
+            raise TeiError(f"{xlf}: {unit} {u.id} {found} in {tei_path}; the TEI "
+                           f"changed since the export: export {again} again")
+    return tei_path, doc
+
+
 def import_xliff(
     xliff_paths, tei_dir: Path, memory: Memory | None, translator: str = ""
 ) -> list[EditResult]:
@@ -250,23 +273,11 @@ def import_xliff(
     before any TEI is written: a missing TEI, an unknown unit or a changed source sentence
     refuses the whole import with one line."""
     from zhen.formats.xliff import read_xliff
-    from zhen.tei.read import read_tei
 
     plans = []
     for xlf in map(Path, xliff_paths):
         for part in read_xliff(xlf):
-            tei_path = Path(tei_dir) / Path(part.original).name
-            if not tei_path.is_file():
-                raise TeiError(f"{xlf}: its document {part.original} is not in {tei_dir}; "
-                               "give the folder it was exported from with -o")
-            doc = read_tei(tei_path)
-            by_id = {s.id: s for s in doc.sentences()}
-            for unit in part.units:
-                s = by_id.get(unit.id)
-                if s is None or normalise_sentence(unit.source) != normalise_sentence(s.zh):
-                    found = "is not in it" if s is None else "has another Chinese sentence"
-                    raise TeiError(f"{xlf}: unit {unit.id} {found} in {tei_path}; the TEI "
-                                   "changed since the export: export the XLIFF again")
+            tei_path, doc = exported_document(xlf, part.original, part.units, tei_dir)
             edits = xliff_edits(part.units, doc)
             sources = {u.id: u.source for u in part.units if u.id in edits}
             plans.append((tei_path, edits, sources, f"xliff {xlf.name}"))

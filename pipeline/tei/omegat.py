@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zhen.digests import normalise_sentence
-from zhen.errors import InputError, TeiError
+from zhen.errors import InputError
 from zhen.formats import omegat
 from zhen.formats.xliff import XliffUnit, read_xliff
 from zhen.memory.base import Memory
-from zhen.tei.edits import EditResult, apply_edits
+from zhen.tei.edits import EditResult, apply_edits, exported_document
 
 XLIFF_SUFFIXES = (".xlf", ".xliff")
 
@@ -116,8 +116,6 @@ def _translated_targets(path: Path, project_save: Path) -> dict[str, str]:
 def plan_import(project_dir: Path, tei_dir: Path, translator: str = ""
                 ) -> tuple[list[_Plan], _Memory, int]:
     """Read and check everything; the edits to make per TEI file."""
-    from zhen.tei.read import read_tei
-
     project = omegat.read_project(project_dir)
     sources = _source_files(project)
     saved = (omegat.read_project_save(project.project_save)
@@ -129,20 +127,11 @@ def plan_import(project_dir: Path, tei_dir: Path, translator: str = ""
         relative = xlf.relative_to(project.source_dir).as_posix()
         targets = _translated_targets(project.target_dir / relative, project.project_save)
         for part in read_xliff(xlf):
-            tei_path = Path(tei_dir) / Path(part.original).name
-            if not tei_path.is_file():
-                raise TeiError(f"{xlf}: its document {part.original} is not in {tei_dir}; "
-                               "give the folder the project was exported from with -o")
-            doc = read_tei(tei_path)
-            by_id = {s.id: s for s in doc.sentences()}
-            plan = _Plan(tei_path)
             units = [u for u in part.units if u.source.strip()]
+            tei_path, _ = exported_document(xlf, part.original, units, tei_dir, "segment",
+                                            "the project", "the project")
+            plan = _Plan(tei_path)
             for i, unit in enumerate(units):
-                s = by_id.get(unit.id)
-                if s is None or normalise_sentence(unit.source) != normalise_sentence(s.zh):
-                    found = "is not in it" if s is None else "has another Chinese sentence"
-                    raise TeiError(f"{xlf}: segment {unit.id} {found} in {tei_path}; the TEI "
-                                   "changed since the export: export the project again")
                 prev = units[i - 1].source if i else ""
                 next_ = units[i + 1].source if i + 1 < len(units) else ""
                 entry = memory.find(relative, unit, prev, next_)
