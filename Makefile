@@ -117,6 +117,9 @@ omegat:
 # Tests that share a costly module fixture (a cluster, a server, a built wheel) are kept on
 # one worker by their xdist_group mark (--dist loadgroup).
 TEST_WORKERS ?= auto
+# The suite starts many Python processes (zhen, Dask, servers): let them cache compiled
+# modules (in the ignored __pycache__ folders) even where the environment says not to.
+test check: export PYTHONDONTWRITEBYTECODE :=
 test:
 	$(VENV)/bin/ruff check .
 	$(ZHEN) glossary lint $(GLOSSARY)
