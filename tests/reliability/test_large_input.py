@@ -7,8 +7,8 @@ peak RSS 103 MB and 9 s, against 103 MB for a 240 KB file.  Before streaming (wh
 document gathered, then one lxml tree and one bytes string) the same 20 MB file took
 1.6 GB and 18 s, with byte-identical output.
 
-The test uses 0.8 MB and 8 MB (10×) with the same sentences, all from the memory too
-(decoding 75,000 sentences with even the tiny model would take minutes): the zhen process's
+The test uses 0.4 MB and 4 MB (10×) with the same sentences, all from the memory too
+(decoding 37,000 sentences with even the tiny model would take minutes): the zhen process's
 peak RSS is read with getrusage(RUSAGE_CHILDREN) in a wrapper process per run.
 """
 
@@ -65,7 +65,7 @@ def test_memory_stays_bounded_and_progress_is_shown(zhen, tmp_path, tei_validato
     sentences = source_sentences()
     unit = "\n".join("".join(sentences[i:i + 4]) for i in range(0, len(sentences), 4)) + "\n"
     files = {}
-    for name, size in (("small", 800_000), ("large", 8_000_000)):
+    for name, size in (("small", 400_000), ("large", 4_000_000)):
         files[name] = tmp_path / f"{name}.txt"
         files[name].write_text(unit * (size // len(unit.encode())), encoding="utf-8")
     warm = tmp_path / "unit.txt"
