@@ -259,7 +259,7 @@ def test_a_server_killed_mid_run_then_the_rerun_completes_the_rest(env, gguf_mod
     """Kill the server while zhen translates: one line, finished sentences kept; after a
     restart the rerun sends requests for the rest only."""
     require_llama()
-    N = 80
+    N = 30
     port = free_port()
     proc, url = start_llama(gguf_model, port)
     lines = [f"第{i}条新闻：政府发布了新的经济政策，促进贸易和投资。" for i in range(1, N + 1)]
