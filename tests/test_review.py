@@ -4,9 +4,7 @@ saves at once (one wins), and the real page driven in Debian's headless Chromium
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -307,26 +305,6 @@ def test_review_of_a_missing_folder_or_a_taken_port_is_one_line(tmp_path, zhen_e
 
 
 # -- the page in Debian's headless Chromium ---------------------------------------------
-
-CHROMIUM = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else shutil.which(
-    "chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium; `make browser`): "
-                    "the workbench's browser test is skipped")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="playwright is not installed (pip install -e '.[test]')")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
 
 def test_review_in_a_real_browser(server, folder, browser, tei_validator, zhen_env):
     path = folder / DOC

@@ -445,16 +445,10 @@ def test_review_state_has_scores_and_a_save_drops_its_own(review_folder, monkeyp
     assert s5.human and s5.score is None
 
 
-# test_review's Chromium (a module-scoped fixture), shared: registered here as "_chromium"
-from test_review import browser as _chromium  # noqa: E402,F401
-
-
-def test_review_page_orders_and_filters_by_score(review_folder, request, zhen_env):
+def test_review_page_orders_and_filters_by_score(review_folder, browser, zhen_env):
     import subprocess
     import sys
     import threading
-
-    browser = request.getfixturevalue("_chromium")  # skips, saying why, without Chromium
 
     proc = subprocess.Popen([sys.executable, "-m", "zhen", "review", str(review_folder),
                              "--port", "0"], env=zhen_env, cwd=REPO, stderr=subprocess.PIPE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CHROMIUM
 from lxml import html as lhtml
 from zhen.document import (
     Document,
@@ -269,8 +269,6 @@ def test_write_view_reads_the_tei_back(tmp_path):
 
 # -- a real headless browser --------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else shutil.which(
-    "chromium")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None,
     reason="Chromium is not installed (apt-get install -y chromium) — browser test skipped")
