@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +42,22 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """On a pytest-xdist worker under --dist loadgroup, each test of an xdist_group must
+    carry the group in its node id (that is how xdist keeps a group on one worker); say so
+    when a pytest/xdist pairing breaks that (pytest-dev/pytest-xdist#1386)."""
+    if not getattr(session.config.option, "loadgroup", False):  # set on workers only
+        return
+    lost = [item.nodeid for item in session.items
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        warnings.warn(pytest.PytestConfigWarning(
+            f"--dist loadgroup is not grouping ({lost[0]} has no @group in its id): each "
+            "xdist_group's fixtures are built on every worker; see pyproject.toml's pytest pin"),
+            stacklevel=1)
 
 
 @pytest.hookimpl(wrapper=True)
