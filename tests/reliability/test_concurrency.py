@@ -23,10 +23,10 @@ def assert_complete(out, inputs):
 
 
 def test_two_processes_on_overlapping_inputs(zhen, tmp_path, tei_validator):
-    inputs = write_corpus(tmp_path / "in", 90)
+    inputs = write_corpus(tmp_path / "in", 48)
     out = tmp_path / "out"
-    first = zhen.start(*zhen.translate_args(*inputs[:60], out=out))
-    second = zhen.start(*zhen.translate_args(*inputs[30:], out=out))
+    first = zhen.start(*zhen.translate_args(*inputs[:32], out=out))
+    second = zhen.start(*zhen.translate_args(*inputs[16:], out=out))
     results = [p.communicate(timeout=300) + (p.returncode,) for p in (first, second)]
     for _, stderr, status in results:
         assert status == 0, stderr
