@@ -36,18 +36,45 @@ def damaged(tmp_path: Path, old: str, new: str, name: str = "bad.tei.xml") -> tu
     return path, text
 
 
-def test_good_file_passes_schema_and_invariants(tei_validator, rng):
+# Damaged copies of GOOD validated together with it in one validate_files call (one jing
+# run, as a batch is): each test below reads its own file's problems.
+DAMAGES = {
+    "dangling": ('corresp="#zh.p1.s2">', 'corresp="#zh.p9.s9">'),
+    "duplicate": ('xml:id="zh.p2.s1.t1"', 'xml:id="zh.p1.s1.t1"'),
+    "removed": ('<s xml:id="en.p2.s1" corresp="#zh.p2.s1">'
+                "All countries should make their supply lines more resilient.</s>", ""),
+    # The shape first specified for glossary notes: <note> inside <catDesc> (not TEI).
+    "note": ('</gloss></catDesc><catDesc n="note">the region spanning the Indian and Pacific '
+             "Oceans</catDesc>", "</gloss> <note>region</note></catDesc>"),
+    "not-well-formed": ("<revisionDesc>", "<revisionDesc><oops>"),
+}
+
+
+@pytest.fixture(scope="module")
+def batch(rng, tmp_path_factory) -> dict:
+    """{name: (path, text, its problems)} for a missing file ("missing"), each of DAMAGES
+    and GOOD ("good"), all from one validate_files call."""
+    folder = tmp_path_factory.mktemp("batch")
+    files = {"missing": (folder / "missing.tei.xml", "")}  # first: the rest still counts
+    files |= {name: damaged(folder, old, new, f"{name}.tei.xml")
+              for name, (old, new) in DAMAGES.items()}
+    files["good"] = GOOD, GOOD_TEXT
+    problems = validate_files([path for path, _ in files.values()], rng=rng)
+    return {name: (path, text, [p for p in problems if p.path == path])
+            for name, (path, text) in files.items()}
+
+
+def test_good_file_passes_schema_and_invariants(tei_validator, batch):
     tei_validator(GOOD)
-    assert validate_files([GOOD], rng=rng) == []
+    assert batch["good"][2] == []
 
 
 def test_problem_str_is_path_line_message():
     assert str(Problem(Path("a.xml"), 7, "boom", "invariant")) == "a.xml:7: boom"
 
 
-def test_dangling_corresp_names_the_english_s_and_its_line(tmp_path, rng):
-    path, text = damaged(tmp_path, 'corresp="#zh.p1.s2">', 'corresp="#zh.p9.s9">')
-    problems = validate_files([path], rng=rng)
+def test_dangling_corresp_names_the_english_s_and_its_line(batch):
+    path, text, problems = batch["dangling"]
     line = line_of(text, 'xml:id="en.p1.s2"')
     assert (
         Problem(
@@ -62,9 +89,8 @@ def test_dangling_corresp_names_the_english_s_and_its_line(tmp_path, rng):
     assert any("zh.p1.s2" in p.message and "0 English s" in p.message for p in problems)
 
 
-def test_duplicate_xml_id_is_reported_at_the_second_occurrence(tmp_path, rng):
-    path, text = damaged(tmp_path, 'xml:id="zh.p2.s1.t1"', 'xml:id="zh.p1.s1.t1"')
-    problems = validate_files([path], rng=rng)
+def test_duplicate_xml_id_is_reported_at_the_second_occurrence(batch):
+    path, text, problems = batch["duplicate"]
     line = line_of(text, 'xml:id="zh.p1.s1.t1" ref="#term.supply-chain"')
     first = line_of(text, 'xml:id="zh.p1.s1.t1" ref="#term.indo-pacific"')
     assert (
@@ -74,13 +100,8 @@ def test_duplicate_xml_id_is_reported_at_the_second_occurrence(tmp_path, rng):
     assert any(p.kind == "schema" and p.line == line and "ID" in p.message for p in problems)
 
 
-def test_removed_english_s_leaves_the_chinese_s_unpartnered(tmp_path, rng):
-    en = (
-        '<s xml:id="en.p2.s1" corresp="#zh.p2.s1">'
-        "All countries should make their supply lines more resilient.</s>"
-    )
-    path, text = damaged(tmp_path, en, "")
-    problems = validate_files([path], rng=rng)
+def test_removed_english_s_leaves_the_chinese_s_unpartnered(batch):
+    path, text, problems = batch["removed"]
     zh_line = line_of(text, 'xml:id="zh.p2.s1"')
     assert (
         Problem(path, zh_line, 's "zh.p2.s1" has 0 English s pointing to it, not 1', "invariant")
@@ -90,15 +111,8 @@ def test_removed_english_s_leaves_the_chinese_s_unpartnered(tmp_path, rng):
     assert any(p.line == link_line and '"#en.p2.s1"' in p.message for p in problems)
 
 
-def test_element_tei_does_not_allow_is_a_schema_problem_on_its_line(tmp_path, rng):
-    # The shape first specified for glossary notes: <note> inside <catDesc> (not TEI).
-    path, text = damaged(
-        tmp_path,
-        '</gloss></catDesc><catDesc n="note">the region spanning the Indian and Pacific '
-        "Oceans</catDesc>",
-        "</gloss> <note>region</note></catDesc>",
-    )
-    problems = validate_files([path], rng=rng)
+def test_element_tei_does_not_allow_is_a_schema_problem_on_its_line(batch, rng):
+    path, text, problems = batch["note"]
     assert [(p.kind, p.line) for p in problems] == [("schema", line_of(text, "<note>region"))]
     assert problems[0].message.startswith('element "note" not allowed here')
     assert len(problems[0].message) < 300  # jing's list of ~80 alternatives is cut
@@ -160,17 +174,16 @@ def test_invariant_violations(tmp_path, old, new, needle, expected):
     assert Problem(path, line_of(text, needle), expected, "invariant") in problems, problems
 
 
-def test_not_well_formed_is_one_xml_problem_with_its_line(tmp_path, rng):
-    path, text = damaged(tmp_path, "<revisionDesc>", "<revisionDesc><oops>")
-    problems = validate_files([path], rng=rng)
+def test_not_well_formed_is_one_xml_problem_with_its_line(batch):
+    path, text, problems = batch["not-well-formed"]
     assert [(p.kind, p.line) for p in problems] == [("xml", line_of(text, "</revisionDesc>"))]
     assert problems[0].message.startswith("not well-formed XML:")
 
 
-def test_unreadable_file_is_reported_not_raised(tmp_path, rng):
-    missing = tmp_path / "missing.tei.xml"
-    problems = validate_files([missing, GOOD], rng=rng)
+def test_unreadable_file_is_reported_not_raised(batch):
+    missing, _, problems = batch["missing"]
     assert [(p.path, p.kind) for p in problems] == [(missing, "xml")]
+    assert batch["good"][2] == []  # the files after it in the batch are still validated
 
 
 def test_200_files_take_one_jing_run(tmp_path, rng, monkeypatch):
