@@ -23,8 +23,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("ZHEN_MODEL", "default `--model`"),
     Variable("ZHEN_GLOSSARY", "default `--glossary` (else `glossary/terms.tsv` here or in a "
              "folder above)"),
-    Variable("ZHEN_CACHE_DIR", "zhen's cache (unpacked packages, schema, memory); default "
-             "`~/.cache/zhen`"),
+    Variable("ZHEN_CACHE_DIR", "zhen's cache (unpacked packages, schema, memory, OpenCC's "
+             "conversions of the glossary's forms); default `~/.cache/zhen`"),
     Variable("ZHEN_MEMORY", "translation memory: a SQLite file, or a shared PostgreSQL "
              "database `postgresql://USER@HOST/DATABASE` (password from `PGPASSFILE`/"
              "`~/.pgpass` or `PGPASSWORD`)"),

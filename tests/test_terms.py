@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -196,3 +197,59 @@ def test_matches_are_sorted_disjoint_and_known_forms(text):
     for m in find_all(MATCHER, text):
         if (m.start, m.end) not in chosen and not fold_width(text[m.start : m.end]).isascii():
             assert any(a < m.end and m.start < b and b - a >= m.end - m.start for a, b in chosen)
+
+
+# -- OpenCC's conversions of the glossary's forms, kept in the cache folder --------------------
+
+
+@pytest.fixture
+def fresh_memo(tmp_path, monkeypatch):
+    """This process as if new: nothing remembered, the cache folder empty."""
+    from zhen.terminology import opencc_memo
+
+    monkeypatch.setenv("ZHEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(opencc_memo, "_MEMO", opencc_memo._Memo())
+    return opencc_memo
+
+
+def test_the_next_process_needs_no_opencc_for_the_same_glossary(fresh_memo, monkeypatch):
+    """Loading a glossary and compiling its matcher keep their conversions on disk; a new
+    process with the same glossary gets the same terms and forms without loading OpenCC."""
+    plain = build_matcher(load_glossary(GLOSSARY).terms).forms  # OpenCC itself, nothing kept
+    glossary = load_glossary(GLOSSARY)
+    assert TermMatcher.from_glossary(glossary).forms == plain
+    monkeypatch.setattr(fresh_memo, "_MEMO", fresh_memo._Memo())
+    monkeypatch.setattr(fresh_memo, "_converter",
+                        lambda config: pytest.fail(f"OpenCC loaded for {config}"))
+    again = load_glossary(GLOSSARY)
+    assert again.terms == glossary.terms
+    assert TermMatcher.from_glossary(again).forms == plain
+
+
+def test_a_new_form_is_converted_and_added(fresh_memo, tmp_path):
+    load_glossary(GLOSSARY)
+    (memo,) = (tmp_path / "cache").glob("opencc-*.json")
+    before = memo.read_bytes()
+    assert "臺灣" not in before.decode("utf-8")
+    with fresh_memo.remembered():
+        assert script_forms("台湾海峡") >= {"台湾海峡", "臺灣海峽"}
+    assert "臺灣海峽" in memo.read_text(encoding="utf-8")
+    assert convert("s2t", "台湾") == "臺灣"  # outside a block: OpenCC, nothing kept
+
+
+@pytest.mark.parametrize("damage", [b"{not json", b'{"t2s": {"\\u5370\\u592a": 5}}', b"[]"])
+def test_a_damaged_memo_is_ignored_and_replaced(fresh_memo, tmp_path, damage):
+    plain = build_matcher(load_glossary(GLOSSARY).terms).forms
+    memo = tmp_path / "cache" / f"opencc-{fresh_memo._opencc_version()}.json"
+    memo.parent.mkdir(exist_ok=True)
+    memo.write_bytes(damage)
+    assert TermMatcher.from_glossary(load_glossary(GLOSSARY)).forms == plain
+    assert json.loads(memo.read_bytes())["t2s"]["印太"] == "印太"
+
+
+def test_an_unwritable_cache_folder_changes_nothing(fresh_memo, tmp_path, monkeypatch):
+    plain = build_matcher(load_glossary(GLOSSARY).terms).forms
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("ZHEN_CACHE_DIR", str(blocker / "cache"))  # cannot be created
+    assert TermMatcher.from_glossary(load_glossary(GLOSSARY)).forms == plain

@@ -20,6 +20,7 @@ from zhen.errors import GlossaryError
 from zhen.terminology.entries import new_id
 from zhen.terminology.lint import lint_bytes, lint_terms
 from zhen.terminology.matcher import normalize_form
+from zhen.terminology.opencc_memo import remembered
 from zhen.terminology.tsv import HEADER, LintMessage, save_glossary
 
 DEFAULT_GLOSSARY = Path("glossary") / "terms.tsv"  # looked for in the current folder and up
@@ -97,7 +98,8 @@ def _raise_first(errors: Sequence[LintMessage]) -> None:
 def load_glossary(path: str | os.PathLike[str]) -> Glossary:
     """Read and check the glossary; raise GlossaryError naming file:line on any error."""
     data, name = _read(path)
-    parsed, messages = lint_bytes(data, name)
+    with remembered():  # its forms' OpenCC conversions, kept for the next process
+        parsed, messages = lint_bytes(data, name)
     errors = [m for m in messages if m.level == "error"]
     if errors:
         _raise_first(errors)
@@ -166,7 +168,8 @@ def add_term(
 def remove_term(path: str | os.PathLike[str], term_id: str) -> Term:
     """Delete the entry with this id (works on a file with cross-entry errors too)."""
     data, name = _read(path)
-    parsed, messages = lint_bytes(data, name)
+    with remembered():  # its forms' OpenCC conversions, kept for the next process
+        parsed, messages = lint_bytes(data, name)
     blocking = [m for m in messages if m.code in _UNSAVEABLE]
     if blocking:
         raise GlossaryError(f"{blocking[0]}; fix it by hand before removing entries")

@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from zhen.document import Term, TermKind
 from zhen.han import has_han
 from zhen.terminology.entries import term_problems
-from zhen.terminology.matcher import convert, fold_width, normalize_form
+from zhen.terminology.matcher import fold_width, normalize_form
+from zhen.terminology.opencc_memo import convert
 from zhen.terminology.tsv import Add, Level, LintMessage, Parsed, Row, decode, parse_text
 
 # normalised Chinese form → the first row that lists it, and the form as written there

@@ -10,7 +10,6 @@ leftmost.  Matching is per sentence: a match never crosses a sentence boundary.
 
 from __future__ import annotations
 
-import functools
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from zhen.document import Term, TermMatch
 from zhen.han import has_han
+from zhen.terminology.opencc_memo import convert, remembered
 
 if TYPE_CHECKING:
     from zhen.terminology.glossary import Glossary
@@ -28,18 +28,21 @@ DERIVE_CONFIGS = ("s2t", "s2tw", "s2hk")
 _END = ""  # trie key holding the term id of a form ending at that node (no char is "")
 
 
-@functools.cache
-def _width_table() -> dict[int, int]:
-    """Code point → code point for characters whose NFKC form is one other character."""
-    table: dict[int, int] = {}
-    for cp in range(0x30000):  # every compatibility character lives below U+30000
-        if 0xD800 <= cp <= 0xDFFF:
-            continue
-        ch = chr(cp)
-        folded = unicodedata.normalize("NFKC", ch)
-        if len(folded) == 1 and folded != ch:
-            table[cp] = ord(folded)
-    return table
+class _WidthFold(dict):
+    """Code point → the one character its NFKC form is, or itself; filled as characters
+    are met (building the whole table up front cost every zhen process ~30 ms)."""
+
+    def __missing__(self, cp: int) -> int:
+        folded = cp
+        if cp < 0x30000 and not 0xD800 <= cp <= 0xDFFF:  # compatibility characters
+            nfkc = unicodedata.normalize("NFKC", chr(cp))
+            if len(nfkc) == 1:
+                folded = ord(nfkc)
+        self[cp] = folded
+        return folded
+
+
+_WIDTH_FOLD = _WidthFold()
 
 
 def fold_width(text: str) -> str:
@@ -48,19 +51,7 @@ def fold_width(text: str) -> str:
     ＧＤＰ → GDP, ｶ → カ, U+3000 → space, U+2F47 ⽇ (Kangxi radical) → 日.  Characters whose
     compatibility form is longer (ﬁ, ㈱) are left alone so offsets stay valid.
     """
-    return text.translate(_width_table())
-
-
-@functools.cache
-def _converter(config: str) -> Any:
-    import opencc  # lazy: loading the dictionaries costs time
-
-    return opencc.OpenCC(config)
-
-
-def convert(config: str, text: str) -> str:
-    """Run one OpenCC configuration ('s2t', 't2s', ...) over `text`; data ships in the wheel."""
-    return _converter(config).convert(text)
+    return text.translate(_WIDTH_FOLD)
 
 
 def normalize_form(form: str) -> str:
@@ -94,8 +85,9 @@ class TermMatcher:
 
     @classmethod
     def from_glossary(cls, glossary: Glossary) -> TermMatcher:
-        """Build a matcher for a loaded glossary."""
-        return build_matcher(glossary.terms)
+        """Build a matcher for a loaded glossary (its forms' OpenCC conversions remembered)."""
+        with remembered():
+            return build_matcher(glossary.terms)
 
     def match(self, text: str) -> list[TermMatch]:
         """Same as `match_terms(self, text)`."""
