@@ -33,6 +33,8 @@ NS = {"t": TEI_NS}
 SCRIPT = Path(__file__).with_name("llm_server_script.py")
 GLOSSARY = REPO / "glossary" / "terms.tsv"
 ALIAS = "zhen-tiny-random"
+# On one xdist worker (make test: --dist loadgroup): one llama.cpp server for the module.
+pytestmark = pytest.mark.xdist_group("llm")
 
 TEXT = ("印太地区的合作正在加强。新黄金时代的发展需要各方共同努力。\n"
         "政府发布了新的经济政策。该政策将促进贸易和投资。\n"

@@ -815,5 +815,7 @@ def test_a_server_lost_mid_run_fails_the_run_in_one_line(work, pg_server, tei_va
         (kept,) = db.execute("SELECT count(*) FROM tm").fetchone()
         assert 500 <= kept <= 700
         db.execute("DROP TRIGGER go_away ON tm")
+    if keep_going:
+        return  # the rerun is the same with or without --keep-going: checked once
     rerun = numbers(translate(work, *inputs))
     assert rerun["memory"] == kept and rerun["decoded"] == 1200 - kept
