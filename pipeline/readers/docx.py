@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from zhen.document import DocumentInfo, SourceInfo
@@ -103,7 +104,9 @@ def _open(data: bytes, name: str):
     try:
         return Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile,
-            etree.LxmlError, OSError, EOFError) as exc:
+            etree.LxmlError, OSError, EOFError,
+            zlib.error,  # a member's deflate stream is corrupt
+            NotImplementedError) as exc:  # a compression method zipfile does not know
         raise _damaged(name, exc) from None
 
 

@@ -19,6 +19,7 @@ import io
 import itertools
 import os
 import resource
+import struct
 import time
 import zipfile
 from pathlib import Path
@@ -147,6 +148,17 @@ def damaged_docx(draw) -> bytes:
 
 _DOCX = _docx()
 _names = itertools.count()
+
+
+def _corrupt_deflate() -> bytes:
+    """The Word file with garbage at the start of word/document.xml's compressed bytes: the
+    package's directory is sound, inflating the member fails (zlib.error; found by the
+    fuzzing below)."""
+    with zipfile.ZipFile(io.BytesIO(_DOCX)) as z:
+        offset = z.getinfo("word/document.xml").header_offset
+    name_len, extra_len = struct.unpack("<HH", _DOCX[offset + 26:offset + 30])
+    start = offset + 30 + name_len + extra_len
+    return _DOCX[:start] + b"\xff" * 8 + _DOCX[start + 8:]
 
 
 # -- readers ------------------------------------------------------------------------------
@@ -283,6 +295,7 @@ def test_damaged_word_file_ends_in_a_result_or_one_line(root):
 
     @FUZZ
     @given(data=damaged_docx())
+    @example(data=_corrupt_deflate())
     def check(data):
         ends_well("docx", data, root)
 
