@@ -117,6 +117,7 @@ def test_coverage_counts_an_input_given_with_its_tei_once(corpus):
 
 
 @pytest.mark.slow  # jieba's POS dictionary loads in seconds
+@pytest.mark.xdist_group("jieba")  # with test_suggest.py: jieba loads once
 def test_suggest_lists_real_candidates_with_contexts(zhen_env):
     res = run_zhen(["glossary", "suggest", ARTICLE, "--limit", "15"], zhen_env)
     assert res.returncode == 0, res.stderr

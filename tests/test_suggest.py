@@ -28,6 +28,8 @@ ARTICLE_B = (
     "他说，“2025”不是一个数字。"
 )
 TEXTS = [("a.txt", ARTICLE_A), ("b.txt", ARTICLE_B)]
+# On one xdist worker with test_cli_tools' suggest test: jieba's dictionaries load once.
+pytestmark = pytest.mark.xdist_group("jieba")
 
 
 @pytest.fixture(scope="module")
