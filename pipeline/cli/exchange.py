@@ -67,11 +67,7 @@ def import_xliff(files, tei_dir, memory_path, no_memory, translator):
 
     with opened_memory(memory_path, no_memory) as memory:
         results = apply(files, tei_dir, memory, translator)
-    for r in results:
-        click.echo(f"{r.path}: {r.changed} sentence(s) from the translator, "
-                   f"{r.unchanged} unchanged")
-    click.echo(f"zhen: {sum(r.changed for r in results)} human translation(s) applied to "
-               f"{len(results)} file(s)", err=True)
+    _report_applied(results)
 
 
 @import_.command("omegat")
@@ -89,14 +85,7 @@ def import_omegat(project, tei_dir, memory_path, no_memory, translator):
 
     with opened_memory(memory_path, no_memory) as memory:
         done = apply(project, tei_dir, memory, translator)
-    for r in done.results:
-        click.echo(f"{r.path}: {r.changed} sentence(s) from the translator, "
-                   f"{r.unchanged} unchanged")
-    if done.orphaned:
-        click.echo(f"zhen: {done.orphaned} translation(s) in the project memory match no "
-                   "segment of the project (left alone)", err=True)
-    click.echo(f"zhen: {sum(r.changed for r in done.results)} human translation(s) applied to "
-               f"{len(done.results)} file(s)", err=True)
+    _report_applied(done.results, orphaned=done.orphaned)
 
 
 @click.command()
@@ -153,3 +142,15 @@ def prune(folder, sources, dry_run, memory_path):
         click.echo(f"removed {path}")
     click.echo(f"zhen: {len(stale)} output(s) removed whose source is no longer in {sources}/; "
                f"{saved} human translation(s) in them kept in the memory", err=True)
+
+
+def _report_applied(results, orphaned: int = 0) -> None:
+    """An import's line per TEI file (stdout) and its summary (stderr)."""
+    for r in results:
+        click.echo(f"{r.path}: {r.changed} sentence(s) from the translator, "
+                   f"{r.unchanged} unchanged")
+    if orphaned:
+        click.echo(f"zhen: {orphaned} translation(s) in the project memory match no "
+                   "segment of the project (left alone)", err=True)
+    click.echo(f"zhen: {sum(r.changed for r in results)} human translation(s) applied to "
+               f"{len(results)} file(s)", err=True)
