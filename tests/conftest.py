@@ -205,6 +205,17 @@ def run_zhen(args, env, cwd=REPO, network=True, timeout=300, process=False):
     return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
+def scratch_project(folder: Path) -> Path:
+    """A scratch copy of the project for `make` (the Makefile and the glossary) in `folder`;
+    skips the test where make is not installed."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "Makefile", folder / "Makefile")
+    shutil.copytree(REPO / "glossary", folder / "glossary")
+    return folder
+
+
 # -- Debian's Chromium, driven by Playwright (one browser for each test process) -------------
 
 CHROMIUM = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else shutil.which(

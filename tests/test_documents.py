@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_zhen
+from conftest import run_zhen, scratch_project
 from lxml import etree
 from test_make import make, summary
 from test_readers import ARTICLE, BAD_INPUTS, DATA, TITLE, URL, make_docx
@@ -127,12 +127,7 @@ def test_bad_inputs_are_refused_one_line_each_and_the_rest_translated(tmp_path, 
 
 def test_make_translates_every_format_in_input_incrementally(documents, tmp_path, tiny_model,
                                                                zhen_env):
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(REPO / "Makefile", project)
-    shutil.copytree(REPO / "glossary", project / "glossary")
+    project = scratch_project(tmp_path / "project")
     shutil.copytree(documents, project / "input")
     first = make(project, tiny_model, zhen_env)
     assert first.returncode == 0, first.stderr

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, scratch_project
 from zhen.tei.validate import validate_files
 
 
@@ -25,11 +25,7 @@ def other_model(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def project(tmp_path):
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
-    for name in ("Makefile",):
-        shutil.copy(REPO / name, tmp_path / name)
-    shutil.copytree(REPO / "glossary", tmp_path / "glossary")
+    scratch_project(tmp_path)
     (tmp_path / "input").mkdir()
     for src in sorted((REPO / "input").glob("*.txt")):
         shutil.copy(src, tmp_path / "input" / src.name)

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_zhen
+from conftest import REPO, run_zhen, scratch_project
 from test_make import make, summary
 from zhen.document import Term, TermKind
 from zhen.errors import OutputError
@@ -25,10 +25,7 @@ ODD_NAMES = ["my file.txt", "it's \"quoted\".txt", "中文 文章.txt"]
 @pytest.fixture
 def project(tmp_path):
     """A scratch copy of the project with inputs whose names have spaces, quotes, Chinese."""
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
-    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
-    shutil.copytree(REPO / "glossary", tmp_path / "glossary")
+    scratch_project(tmp_path)
     (tmp_path / "input").mkdir()
     for name in ODD_NAMES:
         shutil.copy(SHORT, tmp_path / "input" / name)

@@ -4,15 +4,15 @@ memory: every process succeeds and every output is complete and valid."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
 import pytest
+from conftest import scratch_project
 from zhen.readers.text import read_text_file
 from zhen.tei.read import read_tei
 
-from reliability.conftest import FAST, REPO, temp_files, write_corpus
+from reliability.conftest import FAST, temp_files, write_corpus
 
 
 def assert_complete(out, inputs):
@@ -42,12 +42,7 @@ def test_two_parallel_makes_in_one_project(zhen, tmp_path, tei_validator):
     """The Makefile's own batch job, `make -j4` twice at the same time in one scratch copy
     of the project: each runs one zhen process over every input, so both translate every
     file at once."""
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(REPO / "Makefile", project / "Makefile")
-    shutil.copytree(REPO / "glossary", project / "glossary")
+    project = scratch_project(tmp_path / "project")
     inputs = write_corpus(project / "input", 8)
     venv = sys.prefix
     command = ["make", "-j4", f"VENV={venv}", f"MODEL={zhen.model}",

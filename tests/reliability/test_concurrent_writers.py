@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -20,14 +19,14 @@ import time
 import urllib.error
 import urllib.request
 
-import pytest
+from conftest import scratch_project
 from lxml import etree
 from zhen.digests import normalise_sentence
 from zhen.memory.sqlite import SqliteMemory
 from zhen.tei.read import read_tei
 from zhen.tei.validate import check_invariants
 
-from reliability.conftest import FAST, REPO, temp_files, write_corpus
+from reliability.conftest import FAST, temp_files, write_corpus
 
 DOCS = 4
 RUNS = 2  # one `make -j2` (one zhen for all inputs), one per output (two at a time)
@@ -118,12 +117,7 @@ def _xliff_edit(project, name: str, sid: str, english: str) -> str:
 
 
 def test_saves_runs_and_an_import_at_once_lose_nothing(zhen, tmp_path, tei_validator):
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(REPO / "Makefile", project / "Makefile")
-    shutil.copytree(REPO / "glossary", project / "glossary")
+    project = scratch_project(tmp_path / "project")
     write_corpus(project / "input", DOCS)
     command = ["make", "-j2", f"VENV={sys.prefix}", f"MODEL={zhen.model}",
                f"ZHEN_FLAGS=--quiet {' '.join(FAST)}"]
